@@ -1,0 +1,228 @@
+"""Low-level HDF5 access: open any source with h5py, and lazy, picklable, fill-decoding arrays."""
+
+from __future__ import annotations
+
+import io
+import os
+import threading
+from typing import Any
+
+import numpy as np
+
+from xgpm.errors import CorruptGranuleError, GranuleError, NotHDF5Error
+
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+def source_name(source: Any) -> str:
+    """A printable name of a path, URL or file object (for messages and file-name parsing)."""
+    if isinstance(source, (str, os.PathLike)):
+        return os.fspath(source)
+    for attr in ("path", "full_name", "name"):
+        name = getattr(source, attr, None)
+        if isinstance(name, str) and name:
+            return name
+    return f"<{type(source).__name__}>"
+
+
+def _is_url(source: Any) -> bool:
+    return isinstance(source, str) and "://" in source and not source.startswith("file://")
+
+
+def _check_signature(fileobj: Any, name: str) -> None:
+    # HDF5 may start the superblock at 0, 512, 1024 ...; PPS files (and h5py's) use 0.
+    pos = fileobj.tell()
+    head = fileobj.read(8)
+    fileobj.seek(pos)
+    if len(head) < 8:
+        raise NotHDF5Error(f"{name}: the file is empty or truncated (fewer than 8 bytes)")
+    if head != _HDF5_SIGNATURE:
+        raise NotHDF5Error(
+            f"{name}: not an HDF5 file (no HDF5 signature); GPM granules are HDF5 (.HDF5). "
+            "Check that the download finished and that this is not an HTML error page or a "
+            "compressed archive"
+        )
+
+
+class H5Opener:
+    """A picklable recipe that opens a source with h5py (path, ``file://``, fsspec URL).
+
+    Instances are the key of a per-process cache of open files, so a dask task that reads a
+    block reuses the handle opened by earlier tasks in the same process and distributed
+    workers open each file once.
+    """
+
+    def __init__(self, source: str | os.PathLike, storage_options: dict | None = None):
+        self.source = os.fspath(source)
+        self.storage_options = dict(storage_options or {})
+
+    def __reduce__(self):
+        return (H5Opener, (self.source, self.storage_options))
+
+    def __hash__(self) -> int:
+        return hash((self.source, tuple(sorted(self.storage_options.items(), key=str))))
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, H5Opener)
+            and other.source == self.source
+            and other.storage_options == self.storage_options
+        )
+
+    def open(self):
+        """Open and return an ``h5py.File`` (read-only)."""
+        import h5py
+
+        name = self.source
+        if _is_url(name):
+            import fsspec
+
+            fileobj = fsspec.open(name, mode="rb", **self.storage_options).open()
+            return open_h5_fileobj(fileobj, name)
+        path = name[len("file://") :] if name.startswith("file://") else name
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"{path}: no such granule file")
+        with open(path, "rb") as fh:
+            _check_signature(fh, path)
+        try:
+            return h5py.File(path, "r")
+        except OSError as err:
+            raise CorruptGranuleError(
+                f"{path}: HDF5 signature found but the file cannot be opened ({err}); "
+                "it is probably truncated: download it again"
+            ) from err
+
+
+def open_h5_fileobj(fileobj: Any, name: str):
+    """Open a binary file object with h5py, with xgpm's errors for bad content."""
+    import h5py
+
+    if isinstance(fileobj, (bytes, bytearray, memoryview)):
+        fileobj = io.BytesIO(fileobj)
+    _check_signature(fileobj, name)
+    try:
+        return h5py.File(fileobj, "r")
+    except OSError as err:
+        raise CorruptGranuleError(
+            f"{name}: HDF5 signature found but the file cannot be opened ({err}); "
+            "it is probably truncated: download it again"
+        ) from err
+
+
+_CACHE: dict[H5Opener, Any] = {}
+_CACHE_LOCK = threading.Lock()
+_CACHE_SIZE = 64
+
+
+def cached_file(opener: H5Opener):
+    """Return an open ``h5py.File`` for ``opener``, opening it at most once per process."""
+    with _CACHE_LOCK:
+        h5 = _CACHE.get(opener)
+        if h5 is not None and h5.id.valid:
+            return h5
+        h5 = opener.open()
+        if len(_CACHE) >= _CACHE_SIZE:
+            oldest = next(iter(_CACHE))
+            _CACHE.pop(oldest).close()
+        _CACHE[opener] = h5
+        return h5
+
+
+def close_cached(source: str | os.PathLike | None = None) -> None:
+    """Close cached handles (all, or those of one source), e.g. before rewriting a file."""
+    with _CACHE_LOCK:
+        for key in list(_CACHE):
+            if source is None or key.source == os.fspath(source):
+                try:
+                    _CACHE.pop(key).close()
+                except Exception:  # noqa: BLE001 - a handle already closed is fine
+                    pass
+
+
+class LazyH5Array:
+    """A lazily read HDF5 dataset with fill values decoded to NaN.
+
+    Indexing reads only the requested slab. The object holds an :class:`H5Opener` (picklable) or
+    an already open file (for file objects, which cannot be pickled), never data.
+    """
+
+    def __init__(
+        self,
+        file: H5Opener | Any,
+        path: str,
+        shape: tuple[int, ...],
+        dtype: np.dtype,
+        fill_value: Any,
+        out_dtype: np.dtype,
+    ):
+        self.file = file
+        self.path = path
+        self.shape = shape
+        self.ndim = len(shape)
+        self.h5_dtype = dtype
+        self.fill_value = fill_value
+        self.dtype = out_dtype
+
+    def _dataset(self):
+        h5 = cached_file(self.file) if isinstance(self.file, H5Opener) else self.file
+        return h5[self.path]
+
+    def __getitem__(self, key) -> np.ndarray:
+        try:
+            raw = self._dataset()[key]
+        except (OSError, RuntimeError) as err:
+            name = self.file.source if isinstance(self.file, H5Opener) else "<file object>"
+            raise CorruptGranuleError(
+                f"{name}: cannot read {self.path} ({err}); the file is damaged or truncated"
+            ) from err
+        return decode(raw, self.fill_value, self.dtype)
+
+
+def decode(raw: np.ndarray, fill_value: Any, out_dtype: np.dtype) -> np.ndarray:
+    """Cast ``raw`` to ``out_dtype`` and replace ``fill_value`` by NaN (in one pass)."""
+    raw = np.asarray(raw)
+    if fill_value is None or out_dtype.kind != "f":
+        return raw.astype(out_dtype, copy=False)
+    if raw.dtype == out_dtype:
+        out = raw if raw.flags.writeable else raw.copy()
+        out[out == fill_value] = np.nan
+        return out
+    out = raw.astype(out_dtype)
+    out[raw == fill_value] = np.nan
+    return out
+
+
+def decoded_dtype(dtype: np.dtype, fill_value: Any) -> np.dtype:
+    """The data-model dtype of a stored dtype: integers with a fill value become floats."""
+    dtype = np.dtype(dtype)
+    if fill_value is None or dtype.kind == "f":
+        return dtype
+    if dtype.kind in "iu":
+        return np.dtype("float64") if dtype.itemsize >= 4 else np.dtype("float32")
+    return dtype
+
+
+def attr_text(value: Any) -> Any:
+    """HDF5 attribute value as Python: bytes -> str, 1-element arrays -> scalar."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    if isinstance(value, np.ndarray) and value.size == 1 and value.dtype.kind in "iufS":
+        item = value.reshape(-1)[0]
+        return item.decode() if isinstance(item, bytes) else item.item()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+__all__ = [
+    "GranuleError",
+    "H5Opener",
+    "LazyH5Array",
+    "attr_text",
+    "cached_file",
+    "close_cached",
+    "decode",
+    "decoded_dtype",
+    "open_h5_fileobj",
+    "source_name",
+]
