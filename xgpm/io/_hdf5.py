@@ -30,10 +30,11 @@ def _is_url(source: Any) -> bool:
 
 
 def _check_signature(fileobj: Any, name: str) -> None:
-    # HDF5 may start the superblock at 0, 512, 1024 ...; PPS files (and h5py's) use 0.
-    pos = fileobj.tell()
+    # HDF5 may start the superblock at 0, 512, 1024 ...; PPS files (and h5py's) use 0. h5py
+    # reads file objects at absolute offsets, so where the caller left the position is moot.
+    fileobj.seek(0)
     head = fileobj.read(8)
-    fileobj.seek(pos)
+    fileobj.seek(0)
     if len(head) < 8:
         raise NotHDF5Error(f"{name}: the file is empty or truncated (fewer than 8 bytes)")
     if head != _HDF5_SIGNATURE:

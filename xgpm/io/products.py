@@ -59,6 +59,7 @@ class Family:
     max_scans: dict[str, int] = field(default_factory=dict)
     hdf5_dims: dict[str, dict[str, str]] = field(default_factory=dict)
     uia_dim: str | None = None
+    required: tuple[str, ...] = ()
 
     @property
     def is_grid(self) -> bool:
@@ -114,6 +115,7 @@ def family(name: str) -> Family:
         max_scans=dict(spec.pop("max_scans", {"default": 0})),
         hdf5_dims={k: dict(v) for k, v in spec.pop("hdf5_dims", {}).items()},
         uia_dim=spec.pop("uia_dim", None),
+        required=tuple(spec.pop("required", ())),
     )
 
 

@@ -208,15 +208,33 @@ def _fill_value(dset) -> Any:
     return dset.dtype.type(fill)
 
 
-def _dask_array(file, path: str, dset, chunks: Any, token: str):
+def _block_shape(dims: Sequence[str], chunks: Any) -> tuple:
+    """Dask chunks of one HDF5 dataset from the user's ``chunks`` (data-model dim names).
+
+    ``"auto"`` chunks along the first (scan or time) dim only and reads the others whole;
+    an int is the chunk size along ``along_track`` (or ``time``); a dict maps data-model dims
+    to sizes (-1 = whole), unnamed dims being read whole.
+    """
+    if chunks == "auto" or chunks is None:
+        return tuple(["auto"] + [-1] * (len(dims) - 1)) if dims else ()
+    if isinstance(chunks, int):
+        chunks = {"along_track": chunks, "time": chunks}
+    if not isinstance(chunks, dict):
+        raise InvalidArgumentError(
+            f"chunks must be 'auto', an int or a dict of data-model dims, not {chunks!r} "
+            "(e.g. chunks={'along_track': 500})"
+        )
+    return tuple(chunks.get(d, -1) for d in dims)
+
+
+def _dask_array(file, path: str, dset, chunks: Any, token: str, dims: Sequence[str] = ()):
     import dask.array as da
 
     fill = _fill_value(dset)
     out_dtype = _hdf5.decoded_dtype(dset.dtype, fill)
     lazy = _hdf5.LazyH5Array(file, dset.name, dset.shape, dset.dtype, fill, out_dtype)
-    if chunks == "auto" or chunks is None:
-        # Chunk along scans only: the other dims (pixels, channels, bins) are read whole.
-        chunks = tuple(["auto"] + [-1] * (dset.ndim - 1)) if dset.ndim else ()
+    dims = list(dims) or [f"dim{i}" for i in range(dset.ndim)]
+    chunks = _block_shape(dims, chunks)
     return da.from_array(
         lazy,
         chunks=chunks,
@@ -243,8 +261,8 @@ def _user_attrs(hdf5_attrs: dict[str, Any]) -> dict[str, Any]:
     if units:
         attrs["units"] = units
     long_name = hdf5_attrs.get("LongName")
-    if long_name:
-        attrs["long_name"] = " ".join(str(long_name).split())
+    if long_name:  # GPM-API's name for it
+        attrs["description"] = " ".join(str(long_name).split())
     return attrs
 
 
@@ -333,7 +351,7 @@ def _read_scan_mode(
         dims = [dimension_name(d) for d in hdf5_dims]
         if len(set(dims)) != len(dims):  # e.g. two dims mapping to one name: keep raw names
             dims = hdf5_dims
-        data, fill = _dask_array(file, rel_path, dset, chunks, token)
+        data, fill = _dask_array(file, rel_path, dset, chunks, token, dims)
         hdf5_attrs = _hdf5_attrs(dset)
         encoding = {
             "hdf5_path": rel_path,
@@ -351,6 +369,12 @@ def _read_scan_mode(
         if "along_track" in dims and "cross_track" in dims:
             n_scan, n_pix = data.shape[dims.index("along_track")], data.shape[dims.index("cross_track")]
 
+    absent = [v for v in fam.required if v not in data_vars and (variables is None or v in variables)]
+    if absent:
+        raise MissingVariableError(
+            f"{name}: {file_scan_mode} lacks {absent}, which every {info.product} granule has; "
+            "the file is damaged or incomplete"
+        )
     if variables is not None:
         found = set(data_vars) | set(uia_vars)
         missing = [v for v in variables if v not in found]
@@ -369,8 +393,10 @@ def _read_scan_mode(
             raise MissingVariableError(f"{name}: {group.name} has no Latitude/Longitude")
         for key, h5name in (("lat", "Latitude"), ("lon", "Longitude")):
             dset = group[h5name]
-            data, fill = _dask_array(file, h5name, dset, chunks, token)
             hdf5_dims = str(_hdf5.attr_text(dset.attrs.get("DimensionNames", ""))).split(",")
+            data, fill = _dask_array(
+                file, h5name, dset, chunks, token, [dimension_name(d) for d in hdf5_dims]
+            )
             coords[key] = xr.Variable(
                 [dimension_name(d) for d in hdf5_dims],
                 data,
@@ -407,6 +433,11 @@ def _read_scan_mode(
         ds = ds.assign_coords(crsWGS84=0)
 
     ds.attrs = _dataset_attrs(info, scan_mode)
+    spatial = {"lat", "lon"} if fam.is_grid else {"cross_track", "along_track"}
+    for var in ds.data_vars.values():  # like GPM-API: each variable knows its product and CRS
+        var.attrs["gpm_api_product"] = info.product
+        if spatial <= set(var.dims):
+            var.attrs["grid_mapping"] = "crsWGS84"
     header_key = next((k for k in group.attrs if k.endswith(("SwathHeader", "GridHeader"))), None)
     swath_header = group.attrs[header_key] if header_key else None
     ds.encoding["scan_mode"] = scan_mode
@@ -689,8 +720,10 @@ def open_granule(
     product : str, optional
         The product expected (GPM-API name, e.g. ``"1C-GMI"``); a file holding another product
         raises :class:`~xgpm.errors.WrongProductError`.
-    chunks : "auto", tuple or dict, optional
-        Dask chunks of the HDF5 arrays (``"auto"`` chunks along scans only).
+    chunks : "auto", int or dict, optional
+        Dask chunks by data-model dim, e.g. ``{"along_track": 500}`` (dims not named are read
+        whole); an int is the ``along_track`` (grids: ``time``) chunk size; ``"auto"`` lets dask
+        pick the scan chunk and reads the other dims whole.
     storage_options : dict, optional
         Passed to fsspec for URLs (e.g. ``{"anon": True}`` or an S3 endpoint).
     merge_radius_km : float
@@ -798,7 +831,7 @@ def _file_scan_modes(h5, info: GranuleInfo) -> dict[str, str]:
     for mode in expected:
         if mode in h5:
             found[mode] = mode
-        elif fam.v06_scan_modes.get(mode) in h5:
+        elif fam.v06_scan_modes.get(mode) and fam.v06_scan_modes[mode] in h5:
             found[mode] = fam.v06_scan_modes[mode]
     if not found:
         groups = [k for k in h5.keys()]

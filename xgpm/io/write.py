@@ -123,6 +123,9 @@ def write_granule(
         )
     fam = family_of_product(product)
     sensor = sensor_of_product(product)
+    if None in modes:  # a Dataset that does not say its scan mode: the product's main one
+        main = fam.default_scan_mode if fam.scan_modes else next(iter(sensor.scan_modes))
+        modes = {main: modes[None]}
     modes = _split_merged(modes, fam, sensor)
     _check_modes(modes, fam, sensor, product)
     first = next(iter(modes.values()))
@@ -139,8 +142,19 @@ def write_granule(
         target = target.rstrip("/") + "/" + filename
     final_name = os.path.basename(target)
 
+    overrides = {"ProductVersion": version, "GranuleNumber": None}
+    if granule_number is not None and not fam.is_grid:
+        overrides["GranuleNumber"] = f"{granule:06d}"
+    stated = str(attrs.get("StartGranuleDateTime", "")).rstrip("Z")
+    try:
+        stale = abs((pd.Timestamp(stated).to_pydatetime() - start).total_seconds()) > 60
+    except ValueError:
+        stale = True
+    if stale:  # the Dataset's header describes other times (shifted or cut data): regenerate
+        overrides["StartGranuleDateTime"] = _fmt_time(start)
+        overrides["StopGranuleDateTime"] = _fmt_time(end)
     blocks = _root_blocks(attrs, first, fam, sensor, product, modes, start, end, granule,
-                          version, final_name)
+                          version, final_name, {k: v for k, v in overrides.items() if v})
     if is_url:
         import fsspec
 
@@ -181,7 +195,7 @@ def _as_scan_modes(data: Any) -> tuple[dict[str, xr.Dataset], dict[str, Any]]:
             return _as_scan_modes(data.to_dataset())
         return modes, attrs
     if isinstance(data, xr.Dataset):
-        mode = data.attrs.get("ScanMode") or data.encoding.get("scan_mode") or "S1"
+        mode = data.attrs.get("ScanMode") or data.encoding.get("scan_mode")
         return {mode: data}, dict(data.attrs)
     if isinstance(data, Mapping):
         if not data:
@@ -202,8 +216,8 @@ def _split_merged(modes: dict[str, xr.Dataset], fam: Family, sensor) -> dict[str
     if fam.scan_modes is not None or sensor is None or len(modes) != 1:
         return modes
     (name, ds), = modes.items()
-    if "pmw_frequency" not in ds.dims:
-        return modes
+    if "pmw_frequency" not in ds.dims or (name not in sensor.scan_modes and name != "merged"):
+        return modes  # nothing to split, or a scan-mode name that _check_modes will refuse
     labels = [str(v) for v in ds["pmw_frequency"].values]
     by_mode: dict[str, list[str]] = {}
     for label in labels:
@@ -214,9 +228,8 @@ def _split_merged(modes: dict[str, xr.Dataset], fam: Family, sensor) -> dict[str
                 f"channel {label!r} is not a {sensor.name} channel; valid: "
                 f"{', '.join(sensor.labels)}"
             ) from err
-    if list(by_mode) == [name] or (len(by_mode) == 1 and name not in sensor.scan_modes):
-        only = next(iter(by_mode))
-        return {only: ds}
+    if list(by_mode) == [name]:
+        return modes
     out = {}
     for mode in sensor.scan_modes:
         if mode in by_mode:
@@ -295,7 +308,12 @@ def _filename(attrs, product, start, end, granule, version, fam) -> str:
             parsed = parse_filename(name)
         except UnknownProductError:
             parsed = None
-        if parsed is not None and parsed.product == product and parsed.granule == granule:
+        if (
+            parsed is not None
+            and parsed.product == product
+            and parsed.granule == granule
+            and abs((parsed.start - start.replace(microsecond=0)).total_seconds()) <= 60
+        ):
             return name
     return pps_filename(product, start, end, granule, version)
 
@@ -305,7 +323,7 @@ def _fmt_time(value: dt.datetime) -> str:
 
 
 def _root_blocks(attrs, first, fam, sensor, product, modes, start, end, granule, version,
-                 filename) -> dict[str, dict[str, str]]:
+                 filename, overrides) -> dict[str, dict[str, str]]:
     layout = root_attribute_layout()
     read_blocks: dict[str, dict[str, str]] = first.encoding.get("pvl_blocks", {})
     wanted = ["FileHeader", "FileInfo", *fam.extra_root_attrs]
@@ -335,6 +353,8 @@ def _root_blocks(attrs, first, fam, sensor, product, modes, start, end, granule,
         for key in keys:
             if block == "FileHeader" and key == "FileName":
                 items[key] = filename
+            elif block == "FileHeader" and key in overrides:
+                items[key] = overrides[key]
             elif key in attrs and not isinstance(attrs[key], (list, tuple, dict)):
                 raw = read_blocks.get(block, {}).get(key)
                 # keep the file's own spelling (trailing blanks) when the value is unchanged
@@ -443,8 +463,9 @@ def _var_layout(name: str, var: xr.DataArray, fam: Family, mode: str,
     if fill is not None:
         hdf5_attrs["CodeMissingValue"] = _fill_text(fill)
     hdf5_attrs["DimensionNames"] = ",".join(hdf5_dims)
-    if var.attrs.get("long_name"):
-        hdf5_attrs["LongName"] = var.attrs["long_name"]
+    long_name = var.attrs.get("description") or var.attrs.get("long_name")
+    if long_name:
+        hdf5_attrs["LongName"] = long_name
     units = var.attrs.get("units", units)
     if units:
         hdf5_attrs["Units"] = units
@@ -633,7 +654,7 @@ def _write_scan_time(group, times: np.ndarray, scan_dim: str) -> None:
         "Minute": stamp.minute,
         "Second": stamp.second,
         "MilliSecond": stamp.microsecond // 1000,
-        "DayOfYear": stamp.dayofyear,
+        "DayOfYear": stamp.day_of_year,
         "SecondOfDay": stamp.hour * 3600 + stamp.minute * 60 + stamp.second
         + stamp.microsecond / 1e6,
     }
@@ -697,8 +718,8 @@ def _write_grid(h5, mode, ds, fam: Family, compression) -> None:
         if name in read_scales:
             values, attrs = read_scales[name]
         dset = group.create_dataset(name, data=values)
-        if name in ds.coords and ds[name].attrs.get("long_name"):
-            attrs = {**attrs, "LongName": ds[name].attrs["long_name"]}
+        if name in ds.coords and ds[name].attrs.get("description"):
+            attrs = {**attrs, "LongName": ds[name].attrs["description"]}
         if name in ds.coords and ds[name].encoding.get("hdf5_attrs"):
             attrs = {k: v for k, v in ds[name].encoding["hdf5_attrs"].items() if k != "NAME"}
         for key, value in attrs.items():
