@@ -20,7 +20,9 @@ from .conftest import GRANULES
 def _run(code: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-W", "error", "-c", textwrap.dedent(code)],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -93,15 +95,17 @@ def test_select_channels(gmi_path):
     ds = xgpm.open_granule(gmi_path)
     sub = ds.gpm.select_channels(["37V", "37H", "89V", "89H"])
     assert list(sub["pmw_frequency"].values) == ["37V", "37H", "89V", "89H"]
-    assert list(ds.gpm.select_channels(frequency=[18.7, 166.0], polarization="H")
-                ["pmw_frequency"].values) == ["19H", "165H"]
+    assert list(
+        ds.gpm.select_channels(frequency=[18.7, 166.0], polarization="H")["pmw_frequency"].values
+    ) == ["19H", "165H"]
     with pytest.raises(UnknownChannelError, match="not in the data; present"):
         ds.gpm.select_channels(["91V"])
     with pytest.raises(InvalidArgumentError):
         ds.gpm.select_channels()
     ssmis = xgpm.open_granule(GRANULES["1C-SSMIS-F17"])
-    assert ssmis.gpm.select_channels(frequency=89.0, polarization="V")["pmw_frequency"].values \
-        .tolist() == ["91V"]
+    assert ssmis.gpm.select_channels(frequency=89.0, polarization="V")[
+        "pmw_frequency"
+    ].values.tolist() == ["91V"]
 
 
 def test_pct_matches_the_definition_on_raw_values(gmi_path):
@@ -113,8 +117,9 @@ def test_pct_matches_the_definition_on_raw_values(gmi_path):
     got = ds.gpm.pct(89)
     np.testing.assert_allclose(got.values, 1.7 * v - 0.7 * h, rtol=1e-6)
     assert got.attrs["channels"] == "89V,89H" and got.name == "PCT89"
-    np.testing.assert_allclose(ds.gpm.pct(37).values,
-                               2.15 * tc[..., 5].T - 1.15 * tc[..., 6].T, rtol=1e-6)
+    np.testing.assert_allclose(
+        ds.gpm.pct(37).values, 2.15 * tc[..., 5].T - 1.15 * tc[..., 6].T, rtol=1e-6
+    )
     # SSMIS has no 89 GHz: its 91.655 GHz pair is used
     ssmis = xgpm.open_granule(GRANULES["1C-SSMIS-F17"])
     assert ssmis.gpm.pct(89).attrs["channels"] == "91V,91H"
@@ -130,8 +135,11 @@ def test_pct_is_lazy(gmi_path):
 
 
 def test_no_sensor_information_is_a_clear_error():
-    da = xr.DataArray(np.zeros((2, 2, 1)), dims=("cross_track", "along_track", "pmw_frequency"),
-                      coords={"pmw_frequency": ["89V"]})
+    da = xr.DataArray(
+        np.zeros((2, 2, 1)),
+        dims=("cross_track", "along_track", "pmw_frequency"),
+        coords={"pmw_frequency": ["89V"]},
+    )
     with pytest.raises(InvalidArgumentError, match="gpm_api_product"):
         da.gpm.sensor  # noqa: B018
 

@@ -66,7 +66,9 @@ def test_hdf5_that_is_not_a_granule(tmp_path):
 
 def test_missing_file():
     with pytest.raises(FileNotFoundError, match="no such granule"):
-        xgpm.open_granule("/nonexistent/1C.GPM.GMI.XCAL2016-C.20140304-S175932-E193159.000079.V07A.HDF5")
+        xgpm.open_granule(
+            "/nonexistent/1C.GPM.GMI.XCAL2016-C.20140304-S175932-E193159.000079.V07A.HDF5"
+        )
 
 
 def test_wrong_product(gmi_path):

@@ -44,8 +44,12 @@ def raw_times(path, group: str) -> np.ndarray:
         # level-2 products keep the milliseconds in SecondOfDay only
         ms = fields["MilliSecond"][i] or int(round((sod - whole) * 1000))
         stamp = pd.Timestamp(
-            year=fields["Year"][i], month=fields["Month"][i], day=fields["DayOfMonth"][i],
-            hour=fields["Hour"][i], minute=fields["Minute"][i], second=fields["Second"][i],
+            year=fields["Year"][i],
+            month=fields["Month"][i],
+            day=fields["DayOfMonth"][i],
+            hour=fields["Hour"][i],
+            minute=fields["Minute"][i],
+            second=fields["Second"][i],
         ) + pd.Timedelta(milliseconds=ms)
         out.append(np.datetime64(stamp.to_datetime64(), "ns"))
     return np.array(out)
@@ -62,9 +66,7 @@ def test_1c_every_scan_mode_matches_h5py(product):
         assert ds["Tc"].dims == ("cross_track", "along_track", "pmw_frequency")
         assert list(ds["pmw_frequency"].values) == list(sensor.scan_modes[mode].labels)
         # PPS stores (nscan, npixel, nchannel); the data model is (cross_track, along_track, ...)
-        np.testing.assert_array_equal(
-            ds["Tc"].values, raw(path, f"{mode}/Tc").transpose(1, 0, 2)
-        )
+        np.testing.assert_array_equal(ds["Tc"].values, raw(path, f"{mode}/Tc").transpose(1, 0, 2))
         np.testing.assert_array_equal(ds["lat"].values, raw(path, f"{mode}/Latitude").T)
         np.testing.assert_array_equal(ds["lon"].values, raw(path, f"{mode}/Longitude").T)
         np.testing.assert_array_equal(ds["Quality"].values, raw(path, f"{mode}/Quality").T)
@@ -79,8 +81,9 @@ def test_1c_every_scan_mode_matches_h5py(product):
         expected = raw(path, f"{mode}/incidenceAngle")[..., np.atleast_1d(columns)]
         np.testing.assert_array_equal(
             ds["incidenceAngle"].values,
-            np.broadcast_to(expected, ds["Tc"].shape[1::-1] + (ds.sizes["pmw_frequency"],))
-            .transpose(1, 0, 2),
+            np.broadcast_to(
+                expected, ds["Tc"].shape[1::-1] + (ds.sizes["pmw_frequency"],)
+            ).transpose(1, 0, 2),
         )
 
 
@@ -148,7 +151,8 @@ def test_imerg_grid_is_time_lat_lon():
         ds["precipitation"].values, raw(path, "Grid/precipitation").transpose(0, 2, 1)
     )
     np.testing.assert_array_equal(
-        ds["MWprecipSource"].values, raw(path, "Grid/Intermediate/MWprecipSource").transpose(0, 2, 1)
+        ds["MWprecipSource"].values,
+        raw(path, "Grid/Intermediate/MWprecipSource").transpose(0, 2, 1),
     )
     assert ds["time"].values[0] == np.datetime64("2000-06-01T00:00:00")
     np.testing.assert_allclose(ds["lat"].values[:2], [-89.95, -89.85], atol=1e-5)
@@ -229,13 +233,14 @@ def test_merged_scan_modes_nearest_neighbour(gmi_path):
     assert list(merged["pmw_frequency"].values) == list(xgpm.sensors.get("GMI").labels)
     s1 = xgpm.open_granule(gmi_path, scan_mode="S1").compute()
     s2 = xgpm.open_granule(gmi_path, scan_mode="S2").compute()
-    xr.testing.assert_equal(merged["Tc"].sel(pmw_frequency=list(s1.pmw_frequency.values)),
-                            s1["Tc"])
+    xr.testing.assert_equal(merged["Tc"].sel(pmw_frequency=list(s1.pmw_frequency.values)), s1["Tc"])
     # every S1 pixel takes S2's nearest pixel within the radius (brute force on the sphere)
     lon1, lat1 = np.deg2rad(s1.lon.values.ravel()), np.deg2rad(s1.lat.values.ravel())
     lon2, lat2 = np.deg2rad(s2.lon.values.ravel()), np.deg2rad(s2.lat.values.ravel())
-    hav = (np.sin((lat2[None] - lat1[:, None]) / 2) ** 2 + np.cos(lat1[:, None])
-           * np.cos(lat2[None]) * np.sin((lon2[None] - lon1[:, None]) / 2) ** 2)
+    hav = (
+        np.sin((lat2[None] - lat1[:, None]) / 2) ** 2
+        + np.cos(lat1[:, None]) * np.cos(lat2[None]) * np.sin((lon2[None] - lon1[:, None]) / 2) ** 2
+    )
     dist_km = 2 * 6371.0 * np.arcsin(np.sqrt(np.nan_to_num(hav, nan=4.0).clip(0, 1)))
     nearest = np.argmin(dist_km, axis=1)
     found = dist_km[np.arange(nearest.size), nearest] <= merged.attrs["xgpm_merge_radius_km"]
@@ -262,8 +267,10 @@ def test_open_granules_concatenates_in_time_order(gmi_path, tmp_path):
 
 def test_open_granules_concatenates_grids_along_time(tmp_path):
     ds = xgpm.open_granule(GRANULES["IMERG-FR"])
-    nxt = ds.assign_coords(time=ds["time"] + np.timedelta64(30, "m"),
-                           time_bnds=ds["time_bnds"] + np.timedelta64(30, "m"))
+    nxt = ds.assign_coords(
+        time=ds["time"] + np.timedelta64(30, "m"),
+        time_bnds=ds["time_bnds"] + np.timedelta64(30, "m"),
+    )
     a = xgpm.write_granule(ds, tmp_path)
     b = xgpm.write_granule(nxt, tmp_path)
     both = xgpm.open_granules([b, a])

@@ -24,8 +24,9 @@ def _h5_tree(path) -> dict:
             out[f"/@{key}"] = value
 
         def visit(name, obj):
-            attrs = {k: v for k, v in obj.attrs.items() if k not in ("DIMENSION_LIST",
-                                                                     "REFERENCE_LIST")}
+            attrs = {
+                k: v for k, v in obj.attrs.items() if k not in ("DIMENSION_LIST", "REFERENCE_LIST")
+            }
             if isinstance(obj, h5py.Dataset):
                 out[name] = (obj.dtype, obj.shape, obj[()], attrs)
             else:
@@ -51,8 +52,9 @@ def test_round_trip_every_product(product, tmp_path):
     again = xgpm.open_granule(written, scan_mode="all")
     assert list(again.children) == list(tree.children)
     for mode in tree.children:
-        xr.testing.assert_identical(again[mode].to_dataset().compute(),
-                                    tree[mode].to_dataset().compute())
+        xr.testing.assert_identical(
+            again[mode].to_dataset().compute(), tree[mode].to_dataset().compute()
+        )
 
     original, copy = _h5_tree(path), _h5_tree(written)
     assert set(copy) == set(original)
@@ -90,8 +92,10 @@ def _synthetic_1c(sensor_name: str, n_scan: int = 40, seed: int = 0) -> dict[str
             {
                 "Tc": (("cross_track", "along_track", "pmw_frequency"), tc, {"units": "K"}),
                 "Quality": (("cross_track", "along_track"), np.zeros((n_pix, n_scan))),
-                "incidenceAngle": (("cross_track", "along_track"),
-                                   np.full((n_pix, n_scan), 53.1, dtype="float32")),
+                "incidenceAngle": (
+                    ("cross_track", "along_track"),
+                    np.full((n_pix, n_scan), 53.1, dtype="float32"),
+                ),
             },
             coords={
                 "lon": (("cross_track", "along_track"), lon.astype("float32")),
@@ -143,8 +147,13 @@ def test_files_written_from_scratch_open_with_gpm_api(tmp_path):
 
 def test_merged_dataset_is_split_back_into_scan_modes(tmp_path):
     modes = _synthetic_1c("GMI")
-    merged = xr.concat([modes["S1"], modes["S2"]], dim="pmw_frequency", data_vars="minimal",
-                       coords="minimal", compat="override")
+    merged = xr.concat(
+        [modes["S1"], modes["S2"]],
+        dim="pmw_frequency",
+        data_vars="minimal",
+        coords="minimal",
+        compat="override",
+    )
     path = xgpm.write_granule(merged, tmp_path, granule_number=1)
     back = xgpm.open_granule(path)  # merged again on read: co-located, so exact
     np.testing.assert_array_equal(back["Tc"].values, merged["Tc"].values)
@@ -204,9 +213,13 @@ def test_failed_write_leaves_nothing_behind(tmp_path):
     modes = _synthetic_1c("TMI")
     bad = modes["S2"].copy()
     bad["oops"] = (("along_track", "mystery"), np.zeros((bad.sizes["along_track"], 2)))
-    bad["oops"].encoding = {"hdf5_path": "oops", "hdf5_dims": "nscan2,elsewhere",
-                            "dtype": np.dtype("float32"), "_FillValue": None,
-                            "hdf5_attrs": {}}
+    bad["oops"].encoding = {
+        "hdf5_path": "oops",
+        "hdf5_dims": "nscan2,elsewhere",
+        "dtype": np.dtype("float32"),
+        "_FillValue": None,
+        "hdf5_attrs": {},
+    }
     modes["S2"] = bad
     with pytest.raises(WriteError, match="oops"):
         xgpm.write_granule(modes, tmp_path, granule_number=5)
@@ -220,9 +233,17 @@ def test_failed_write_leaves_nothing_behind(tmp_path):
         (lambda m: {"S1": m["S1"].isel(pmw_frequency=[1, 0, 2])}, "in that order"),
         (lambda m: {"S9": m["S1"]}, "no scan mode 'S9'"),
         (lambda m: {"S1": m["S1"].drop_vars("lat")}, "needs 'lat'"),
-        (lambda m: {"S1": m["S1"].assign_coords(
-            time=("along_track", np.full(m["S1"].sizes["along_track"], np.datetime64("NaT", "ns")))
-        )}, "every time is missing"),
+        (
+            lambda m: {
+                "S1": m["S1"].assign_coords(
+                    time=(
+                        "along_track",
+                        np.full(m["S1"].sizes["along_track"], np.datetime64("NaT", "ns")),
+                    )
+                )
+            },
+            "every time is missing",
+        ),
     ],
 )
 def test_bad_datasets_are_refused(tmp_path, change, message):

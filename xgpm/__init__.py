@@ -26,17 +26,20 @@ _LAZY: dict[str, str] = {
     "products": "xgpm.io.products",
     "pct": "xgpm.channels",
     "select_channels": "xgpm.channels",
+    "verify": "xgpm.verify",
+    "score": "xgpm.verify",
 }
 
 __all__ = ["XGPMError", "XGPMWarning", "__version__", *sorted(_LAZY)]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from xgpm import sensors
-    from xgpm.channels import pct, select_channels
-    from xgpm.io import products
-    from xgpm.io.filenames import parse_filename, pps_filename
-    from xgpm.io.read import open_granule, open_granules
-    from xgpm.io.write import write_granule
+    from xgpm import sensors, verify  # noqa: F401
+    from xgpm.channels import pct, select_channels  # noqa: F401
+    from xgpm.io import products  # noqa: F401
+    from xgpm.io.filenames import parse_filename, pps_filename  # noqa: F401
+    from xgpm.io.read import open_granule, open_granules  # noqa: F401
+    from xgpm.io.write import write_granule  # noqa: F401
+    from xgpm.verify import score  # noqa: F401
 
 
 def __getattr__(name: str) -> Any:

@@ -130,7 +130,11 @@ def _composed(xgpm_cls: type, xr_type: type) -> type:
             if name.startswith("__") or self._gpm_api_cls is None:
                 raise AttributeError(
                     f"{type(self._obj).__name__}.gpm has no attribute {name!r}"
-                    + ("" if self._gpm_api_cls else " (GPM-API's methods appear after `import gpm`)")
+                    + (
+                        ""
+                        if self._gpm_api_cls
+                        else " (GPM-API's methods appear after `import gpm`)"
+                    )
                 )
             return getattr(self.gpm_api, name)
 

@@ -86,8 +86,9 @@ def plot_swath(
         _, ax = plt.subplots(figsize=(8, 6))
     if cmap is None:
         cmap = _TB_CMAP if da.attrs.get("units") == "K" else "viridis"
-    mesh = ax.pcolormesh(lon, lat, values, cmap=cmap, vmin=vmin, vmax=vmax, shading="auto",
-                         **kwargs)
+    mesh = ax.pcolormesh(
+        lon, lat, values, cmap=cmap, vmin=vmin, vmax=vmax, shading="auto", **kwargs
+    )
     ax.set_xlabel("longitude (deg)")
     ax.set_ylabel("latitude (deg)")
     title = da.name or ""

@@ -155,11 +155,15 @@ class LazyH5Array:
         dtype: np.dtype,
         fill_value: Any,
         out_dtype: np.dtype,
+        axes: tuple[int, ...] | None = None,
     ):
         self.file = file
         self.path = path
-        self.shape = shape
         self.ndim = len(shape)
+        # ``axes`` orders the stored dims into the data model's (e.g. nscan, npixel ->
+        # cross_track, along_track): blocks come out transposed, with no extra dask layer.
+        self.axes = tuple(range(self.ndim)) if axes is None else tuple(axes)
+        self.shape = tuple(shape[a] for a in self.axes)
         self.h5_dtype = dtype
         self.fill_value = fill_value
         self.dtype = out_dtype
@@ -169,6 +173,19 @@ class LazyH5Array:
         return h5[self.path]
 
     def __getitem__(self, key) -> np.ndarray:
+        if not isinstance(key, tuple):
+            key = (key,)
+        key = key + (slice(None),) * (self.ndim - len(key))
+        if all(isinstance(k, slice) for k in key):
+            stored_key = [slice(None)] * self.ndim
+            for i, axis in enumerate(self.axes):
+                stored_key[axis] = key[i]
+            inverse = np.argsort(self.axes)
+            return self._read(tuple(stored_key)).transpose(np.argsort(inverse))
+        # anything but plain slices: read the dataset in model order, then index it
+        return self._read(Ellipsis).transpose(self.axes)[key]
+
+    def _read(self, key) -> np.ndarray:
         try:
             raw = self._dataset()[key]
         except (OSError, RuntimeError) as err:

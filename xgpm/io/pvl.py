@@ -8,7 +8,7 @@ __all__ = ["parse_pvl", "format_pvl"]
 
 
 def parse_pvl(text: str | bytes, *, strip: bool = True) -> dict[str, str]:
-    """Parse a PPS PVL attribute block into an ordered ``{key: value}`` dict.
+    r"""Parse a PPS PVL attribute block into an ordered ``{key: value}`` dict.
 
     Parameters
     ----------
@@ -45,7 +45,7 @@ def parse_pvl(text: str | bytes, *, strip: bool = True) -> dict[str, str]:
 
 
 def format_pvl(items: Mapping[str, object]) -> bytes:
-    """Format ``{key: value}`` as a PVL block, the inverse of :func:`parse_pvl`.
+    r"""Format ``{key: value}`` as a PVL block, the inverse of :func:`parse_pvl`.
 
     Examples
     --------

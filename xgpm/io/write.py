@@ -153,8 +153,20 @@ def write_granule(
     if stale:  # the Dataset's header describes other times (shifted or cut data): regenerate
         overrides["StartGranuleDateTime"] = _fmt_time(start)
         overrides["StopGranuleDateTime"] = _fmt_time(end)
-    blocks = _root_blocks(attrs, first, fam, sensor, product, modes, start, end, granule,
-                          version, final_name, {k: v for k, v in overrides.items() if v})
+    blocks = _root_blocks(
+        attrs,
+        first,
+        fam,
+        sensor,
+        product,
+        modes,
+        start,
+        end,
+        granule,
+        version,
+        final_name,
+        {k: v for k, v in overrides.items() if v},
+    )
     if is_url:
         import fsspec
 
@@ -215,7 +227,7 @@ def _split_merged(modes: dict[str, xr.Dataset], fam: Family, sensor) -> dict[str
     """Split a Dataset whose channels span several scan modes into its scan modes."""
     if fam.scan_modes is not None or sensor is None or len(modes) != 1:
         return modes
-    (name, ds), = modes.items()
+    ((name, ds),) = modes.items()
     if "pmw_frequency" not in ds.dims or (name not in sensor.scan_modes and name != "merged"):
         return modes  # nothing to split, or a scan-mode name that _check_modes will refuse
     labels = [str(v) for v in ds["pmw_frequency"].values]
@@ -322,8 +334,9 @@ def _fmt_time(value: dt.datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
-def _root_blocks(attrs, first, fam, sensor, product, modes, start, end, granule, version,
-                 filename, overrides) -> dict[str, dict[str, str]]:
+def _root_blocks(
+    attrs, first, fam, sensor, product, modes, start, end, granule, version, filename, overrides
+) -> dict[str, dict[str, str]]:
     layout = root_attribute_layout()
     read_blocks: dict[str, dict[str, str]] = first.encoding.get("pvl_blocks", {})
     wanted = ["FileHeader", "FileInfo", *fam.extra_root_attrs]
@@ -358,8 +371,8 @@ def _root_blocks(attrs, first, fam, sensor, product, modes, start, end, granule,
             elif key in attrs and not isinstance(attrs[key], (list, tuple, dict)):
                 raw = read_blocks.get(block, {}).get(key)
                 # keep the file's own spelling (trailing blanks) when the value is unchanged
-                items[key] = raw if raw is not None and raw.strip() == str(attrs[key]) else str(
-                    attrs[key]
+                items[key] = (
+                    raw if raw is not None and raw.strip() == str(attrs[key]) else str(attrs[key])
                 )
             elif key in read_blocks.get(block, {}):
                 items[key] = read_blocks[block][key]
@@ -419,8 +432,12 @@ def _dataset_kwargs(shape: tuple[int, ...], compression: int | None) -> dict[str
         return {}
     chunks = list(shape)
     chunks[0] = min(shape[0], max(1, 2**20 // max(1, int(np.prod(shape[1:])))))
-    return {"compression": "gzip", "compression_opts": compression, "shuffle": True,
-            "chunks": tuple(chunks)}
+    return {
+        "compression": "gzip",
+        "compression_opts": compression,
+        "shuffle": True,
+        "chunks": tuple(chunks),
+    }
 
 
 def _encode(values: np.ndarray, dtype: np.dtype, fill: Any) -> np.ndarray:
@@ -436,8 +453,9 @@ def _encode(values: np.ndarray, dtype: np.dtype, fill: Any) -> np.ndarray:
     return values.astype(dtype)
 
 
-def _var_layout(name: str, var: xr.DataArray, fam: Family, mode: str,
-                dim_names: dict[str, str]) -> tuple[str, np.dtype, Any, list[str], dict]:
+def _var_layout(
+    name: str, var: xr.DataArray, fam: Family, mode: str, dim_names: dict[str, str]
+) -> tuple[str, np.dtype, Any, list[str], dict]:
     """(path, dtype, fill, hdf5 dims, hdf5 attrs) for a variable, from encoding or registry."""
     enc = var.encoding
     spec = fam.variables.get(name)
@@ -478,8 +496,9 @@ def _fill_text(fill: Any) -> str:
     return f"{value:.1f}" if isinstance(value, float) else str(value)
 
 
-def _hdf5_order(var: xr.DataArray, hdf5_dims: list[str], dim_names: dict[str, str],
-                uia_dim: str | None = None) -> xr.DataArray:
+def _hdf5_order(
+    var: xr.DataArray, hdf5_dims: list[str], dim_names: dict[str, str], uia_dim: str | None = None
+) -> xr.DataArray:
     """Transpose a data-model variable into the order of its HDF5 dims."""
     inverse = {}
     for dim in var.dims:
@@ -557,22 +576,26 @@ def _write_swath(h5, mode, ds, fam: Family, sensor, compression) -> None:
         if "hdf5_path" not in var.encoding:
             dtype, fill = np.dtype("float32"), np.float32(-9999.9)
             hdims = [dim_names["along_track"], dim_names["cross_track"]]
-            hattrs = {"CodeMissingValue": "-9999.9", "DimensionNames": ",".join(hdims),
-                      "Units": units, "units": units}
+            hattrs = {
+                "CodeMissingValue": "-9999.9",
+                "DimensionNames": ",".join(hdims),
+                "Units": units,
+                "units": units,
+            }
         var = _hdf5_order(var, hdims, dim_names)
         _write_dataset(group, h5name, var.values, dtype, fill, hattrs, compression)
     _write_scan_time(group, ds["time"].values, dim_names["along_track"])
 
     # incidence-angle-like variables (1C): collapse identical channel columns to nchUIA
     uia_index = None
-    variables = {**{k: v for k, v in ds.coords.items() if k not in ds.dims},
-                 **dict(ds.data_vars)}
+    variables = {**{k: v for k, v in ds.coords.items() if k not in ds.dims}, **dict(ds.data_vars)}
     for name, var in variables.items():
         if name in _NOT_WRITTEN or var.dtype.kind in "OUS":
             continue
         is_uia = fam.uia_dim is not None and (
             "incidence_angle_index" in var.encoding
-            or name in fam.variables and "nchUIA" in fam.variables[name].hdf5_dims
+            or name in fam.variables
+            and "nchUIA" in fam.variables[name].hdf5_dims
         )
         if is_uia:
             uia_index = _write_uia(group, name, var, fam, mode, dim_names, compression)
@@ -588,8 +611,11 @@ def _write_swath(h5, mode, ds, fam: Family, sensor, compression) -> None:
         index_name = dim_names["pmw_frequency"]
         index_values = np.broadcast_to(np.asarray(uia_index, dtype=np.int8), (n_scan, n_ch))
         raw_index = next(
-            (v.encoding["incidence_angle_index_raw"] for v in variables.values()
-             if v.encoding.get("incidence_angle_index_raw") is not None),
+            (
+                v.encoding["incidence_angle_index_raw"]
+                for v in variables.values()
+                if v.encoding.get("incidence_angle_index_raw") is not None
+            ),
             None,
         )
         if raw_index is not None and raw_index.shape == (n_scan, n_ch) and not resized:
@@ -600,8 +626,10 @@ def _write_swath(h5, mode, ds, fam: Family, sensor, compression) -> None:
             index_values,
             np.dtype("int8"),
             np.int8(-99),
-            {"CodeMissingValue": "-99",
-             "DimensionNames": f"{dim_names['along_track']},{index_name}"},
+            {
+                "CodeMissingValue": "-99",
+                "DimensionNames": f"{dim_names['along_track']},{index_name}",
+            },
             compression,
         )
         group.attrs[f"{group_name}_IncidenceAngleIndex"] = np.bytes_(
@@ -655,7 +683,9 @@ def _write_scan_time(group, times: np.ndarray, scan_dim: str) -> None:
         "Second": stamp.second,
         "MilliSecond": stamp.microsecond // 1000,
         "DayOfYear": stamp.day_of_year,
-        "SecondOfDay": stamp.hour * 3600 + stamp.minute * 60 + stamp.second
+        "SecondOfDay": stamp.hour * 3600
+        + stamp.minute * 60
+        + stamp.second
         + stamp.microsecond / 1e6,
     }
     sub = group.create_group("ScanTime")
@@ -665,9 +695,17 @@ def _write_scan_time(group, times: np.ndarray, scan_dim: str) -> None:
         values = np.asarray(fields[key], dtype="float64")
         values[missing] = np.nan
         _write_dataset(
-            sub, key, values, dtype, fill,
-            {"CodeMissingValue": _fill_text(fill), "DimensionNames": scan_dim,
-             "Units": units, "units": units},
+            sub,
+            key,
+            values,
+            dtype,
+            fill,
+            {
+                "CodeMissingValue": _fill_text(fill),
+                "DimensionNames": scan_dim,
+                "Units": units,
+                "units": units,
+            },
             None,
         )
 
@@ -702,15 +740,43 @@ def _write_grid(h5, mode, ds, fam: Family, compression) -> None:
     scales = {}
     read_scales = ds.encoding.get("grid_scales", {})
     for name, values, attrs in (
-        ("time", seconds, {"DimensionNames": "time", "Units": time_units, "units": time_units,
-                           "axis": "T", "bounds": "time_bnds", "calendar": "julian",
-                           "standard_name": "time"}),
-        ("lon", lon, {"DimensionNames": "lon", "Units": "degrees_east",
-                      "units": "degrees_east", "axis": "X", "bounds": "lon_bnds",
-                      "standard_name": "longitude"}),
-        ("lat", lat, {"DimensionNames": "lat", "Units": "degrees_north",
-                      "units": "degrees_north", "axis": "Y", "bounds": "lat_bnds",
-                      "standard_name": "latitude"}),
+        (
+            "time",
+            seconds,
+            {
+                "DimensionNames": "time",
+                "Units": time_units,
+                "units": time_units,
+                "axis": "T",
+                "bounds": "time_bnds",
+                "calendar": "julian",
+                "standard_name": "time",
+            },
+        ),
+        (
+            "lon",
+            lon,
+            {
+                "DimensionNames": "lon",
+                "Units": "degrees_east",
+                "units": "degrees_east",
+                "axis": "X",
+                "bounds": "lon_bnds",
+                "standard_name": "longitude",
+            },
+        ),
+        (
+            "lat",
+            lat,
+            {
+                "DimensionNames": "lat",
+                "Units": "degrees_north",
+                "units": "degrees_north",
+                "axis": "Y",
+                "bounds": "lat_bnds",
+                "standard_name": "latitude",
+            },
+        ),
         ("nv", np.arange(2, dtype="int32"), {"DimensionNames": "nv"}),
         ("lonv", np.arange(2, dtype="int32"), {"DimensionNames": "lonv"}),
         ("latv", np.arange(2, dtype="int32"), {"DimensionNames": "latv"}),
@@ -765,4 +831,3 @@ def _write_grid(h5, mode, ds, fam: Family, compression) -> None:
         var = var.transpose(*[d for d in hdims])
         _write_dataset(group, path, var.values, dtype, fill, hattrs, compression)
         attach(group[path], hdims)
-
