@@ -161,3 +161,26 @@ def test_write_granule_method(gmi_path, tmp_path):
     ds = xgpm.open_granule(gmi_path, scan_mode="S1")
     path = ds.gpm.write_granule(tmp_path)
     xr.testing.assert_identical(xgpm.open_granule(path, scan_mode="S1").compute(), ds.compute())
+
+
+def test_score_accessor_delegates_to_verify():
+    rng = np.random.default_rng(0)
+    coords = {
+        "time": np.arange(3).astype("datetime64[h]").astype("datetime64[ns]"),
+        "lat": np.arange(5.0),
+        "lon": np.arange(6.0),
+    }
+    ref = xr.DataArray(
+        rng.gamma(0.5, 2.0, (3, 5, 6)),
+        dims=("time", "lat", "lon"),
+        coords=coords,
+        attrs={"units": "mm/h"},
+    )
+    fc = ref * 1.2
+    via_accessor = xr.Dataset({"precipitation": fc}).gpm.score(
+        xr.Dataset({"precipitation": ref}), thresholds=[1.0], scales=[1]
+    )
+    direct = xgpm.score(fc, ref, thresholds=[1.0], scales=[1])
+    xr.testing.assert_identical(via_accessor, direct)
+    with pytest.raises(InvalidArgumentError, match="variable"):
+        xr.Dataset({"a": fc, "b": fc}).gpm.score(ref)

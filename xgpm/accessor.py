@@ -76,12 +76,47 @@ class _Base:
             return plot_swath(self._obj, **kwargs)
         return plot_swath(self._obj, variable, **kwargs)
 
+    # -- verification ------------------------------------------------------------------------
+    def score(self, reference, *, variable: str | None = None, **kwargs: Any):
+        """Score this precipitation field against ``reference``; see :func:`xgpm.verify.score`.
+
+        On a Dataset, ``variable`` picks the field (``"precipitation"`` by default when present,
+        else the only data variable); a Dataset reference gives the variable of the same name.
+        """
+        from xgpm.verify import score
+
+        forecast = _pick_field(self._obj, variable)
+        if isinstance(reference, xr.Dataset):
+            reference = _pick_field(reference, variable or forecast.name)
+        return score(forecast, reference, **kwargs)
+
     # -- I/O -------------------------------------------------------------------------------
     def write_granule(self, path: str, **kwargs: Any) -> str:
         """Write as a PPS HDF5 granule; see :func:`xgpm.write_granule`."""
         from xgpm.io.write import write_granule
 
         return write_granule(self._obj, path, **kwargs)
+
+
+def _pick_field(obj: xr.Dataset | xr.DataArray, variable: str | None) -> xr.DataArray:
+    from xgpm.errors import InvalidArgumentError
+
+    if isinstance(obj, xr.DataArray):
+        return obj
+    if variable is None:
+        if "precipitation" in obj.data_vars:
+            variable = "precipitation"
+        elif len(obj.data_vars) == 1:
+            variable = next(iter(obj.data_vars))
+        else:
+            raise InvalidArgumentError(
+                f"say which variable to score: variable=... (one of {list(obj.data_vars)})"
+            )
+    if variable not in obj.data_vars:
+        raise InvalidArgumentError(
+            f"variable {variable!r} is not in the dataset; variables: {list(obj.data_vars)}"
+        )
+    return obj[variable]
 
 
 class XGPMDatasetAccessor(_Base):

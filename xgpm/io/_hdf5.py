@@ -61,7 +61,10 @@ class H5Opener:
         return (H5Opener, (self.source, self.storage_options))
 
     def __hash__(self) -> int:
-        return hash((self.source, tuple(sorted(self.storage_options.items(), key=str))))
+        import json
+
+        # storage options nest (client_kwargs={...}): hash a canonical text of them
+        return hash((self.source, json.dumps(self.storage_options, sort_keys=True, default=str)))
 
     def __eq__(self, other: object) -> bool:
         return (
