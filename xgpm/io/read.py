@@ -188,6 +188,16 @@ def granule_info(source: Any, *, storage_options: dict | None = None) -> Granule
 # --------------------------------------------------------------------------------------------
 
 
+def _candidate_datasets(group, fam: Family, variables: Sequence[str] | None):
+    """The datasets to consider: the registry's paths of the requested variables when it knows
+    them all (no walk through a few hundred DPR datasets), else every dataset of the group."""
+    if variables is not None:
+        specs = [fam.variables.get(v) for v in variables]
+        if all(spec is not None and spec.path in group for spec in specs):
+            return [(spec.path, group[spec.path]) for spec in specs]
+    return _collect_datasets(group)
+
+
 def _collect_datasets(group) -> list[tuple[str, Any]]:
     """All datasets below ``group`` as (relative path, h5py.Dataset), in file order."""
     import h5py
@@ -360,7 +370,7 @@ def _read_scan_mode(
     data_vars: dict[str, xr.Variable] = {}
     uia_vars: dict[str, tuple[Any, list[str], Any]] = {}
     n_scan = n_pix = None
-    for rel_path, dset in _collect_datasets(group):
+    for rel_path, dset in _candidate_datasets(group, fam, variables):
         leaf = rel_path.rsplit("/", 1)[-1]
         if rel_path.startswith("ScanTime/") or leaf in _SKIPPED_DATASETS:
             continue
@@ -428,16 +438,17 @@ def _read_scan_mode(
             data, fill, dims = _dask_array(
                 file, h5name, dset, chunks, token, [dimension_name(d) for d in hdf5_dims]
             )
+            stored_attrs = _hdf5_attrs(dset)
             coords[key] = xr.Variable(
                 dims,
                 data,
-                attrs=_user_attrs(_hdf5_attrs(dset)),
+                attrs=_user_attrs(stored_attrs),
                 encoding={
                     "hdf5_path": h5name,
                     "hdf5_dims": ",".join(hdf5_dims),
                     "dtype": dset.dtype,
                     "_FillValue": fill,
-                    "hdf5_attrs": _hdf5_attrs(dset),
+                    "hdf5_attrs": stored_attrs,
                 },
             )
         n_scan, n_pix = group["Latitude"].shape
