@@ -189,8 +189,11 @@ def granule_info(source: Any, *, storage_options: dict | None = None) -> Granule
 
 
 def _candidate_datasets(group, fam: Family, variables: Sequence[str] | None):
-    """The datasets to consider: the registry's paths of the requested variables when it knows
-    them all (no walk through a few hundred DPR datasets), else every dataset of the group."""
+    """The datasets to consider for a scan mode.
+
+    The registry's paths of the requested variables when it knows them all (no walk through a
+    few hundred DPR datasets), else every dataset of the group.
+    """
     if variables is not None:
         specs = [fam.variables.get(v) for v in variables]
         if all(spec is not None and spec.path in group for spec in specs):
