@@ -184,3 +184,13 @@ def test_score_accessor_delegates_to_verify():
     xr.testing.assert_identical(via_accessor, direct)
     with pytest.raises(InvalidArgumentError, match="variable"):
         xr.Dataset({"a": fc, "b": fc}).gpm.score(ref)
+
+
+def test_colocate_accessor_delegates():
+    from xgpm.colocation import _testing
+
+    source = _testing.gmi_orbit(n_scans=60)
+    target = source.isel(cross_track=slice(0, 200, 7))
+    got = source.gpm.colocate(target, radius_km=10)
+    direct = xgpm.colocate(source, target, radius_km=10)
+    xr.testing.assert_identical(got, direct)

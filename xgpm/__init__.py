@@ -26,6 +26,7 @@ _LAZY: dict[str, str] = {
     "products": "xgpm.io.products",
     "pct": "xgpm.channels",
     "select_channels": "xgpm.channels",
+    "colocate": "xgpm.colocation",
     "verify": "xgpm.verify",
     "score": "xgpm.verify",
 }
@@ -35,6 +36,7 @@ __all__ = ["XGPMError", "XGPMWarning", "__version__", *sorted(_LAZY)]
 if TYPE_CHECKING:  # pragma: no cover
     from xgpm import sensors, verify  # noqa: F401
     from xgpm.channels import pct, select_channels  # noqa: F401
+    from xgpm.colocation import colocate  # noqa: F401
     from xgpm.io import products  # noqa: F401
     from xgpm.io.filenames import parse_filename, pps_filename  # noqa: F401
     from xgpm.io.read import open_granule, open_granules  # noqa: F401

@@ -76,6 +76,13 @@ class _Base:
             return plot_swath(self._obj, **kwargs)
         return plot_swath(self._obj, variable, **kwargs)
 
+    # -- colocation ----------------------------------------------------------------------------
+    def colocate(self, target, **kwargs: Any):
+        """Put this object's variables onto ``target``'s pixels; see :func:`xgpm.colocate`."""
+        from xgpm.colocation import colocate
+
+        return colocate(self._obj, target, **kwargs)
+
     # -- verification ------------------------------------------------------------------------
     def score(self, reference, *, variable: str | None = None, **kwargs: Any):
         """Score this precipitation field against ``reference``; see :func:`xgpm.verify.score`.

@@ -1,0 +1,1022 @@
+"""xarray-level colocation: put a source dataset's variables onto a target's pixels.
+
+See ``docs/colocation.md`` for the algorithm. Geolocation (``lon``, ``lat``, ``time``) of both
+datasets is loaded eagerly to plan the work (it is small); data variables stay lazy when they are
+dask arrays: one task per target chunk along the scan dimension, each given only the source scans
+that can reach it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import xarray as xr
+
+from xgpm.errors import InvalidArgumentError, NoOverlapError
+
+__all__ = ["EARTH_RADIUS_KM", "colocate", "great_circle_km"]
+
+EARTH_RADIUS_KM = 6371.0
+_FWHM_TO_SIGMA = 1.0 / (2.0 * math.sqrt(2.0 * math.log(2.0)))  # = 1 / 2.3548
+_NAT = np.iinfo(np.int64).min
+_SWATH_METHODS = ("nearest", "mean", "gaussian")
+_GRID_METHODS = ("nearest", "bilinear")
+_DEFAULT_SCANS_PER_TASK = 512
+
+
+def great_circle_km(lon1: Any, lat1: Any, lon2: Any, lat2: Any) -> np.ndarray:
+    """Great-circle distance (km) on the sphere R = 6371.0 km (haversine formula)."""
+    lo1, la1, lo2, la2 = (
+        np.deg2rad(np.asarray(a, dtype=np.float64)) for a in (lon1, lat1, lon2, lat2)
+    )
+    h = np.sin((la2 - la1) / 2) ** 2 + np.cos(la1) * np.cos(la2) * np.sin((lo2 - lo1) / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
+
+
+# --------------------------------------------------------------------------------------------
+# Geometry description of a dataset
+# --------------------------------------------------------------------------------------------
+@dataclass
+class _Geometry:
+    """Pixels of a dataset as a (cross, scan) point set with one time per scan."""
+
+    kind: str  # "swath", "grid" or "projected"
+    cross_dim: Hashable
+    scan_dim: Hashable
+    lon: np.ndarray  # (n_cross, n_scan) float64 degrees
+    lat: np.ndarray
+    time: np.ndarray  # (n_scan,) int64 ns, _NAT where unknown
+    has_time: bool
+    grid: dict[str, Any] = field(default_factory=dict)
+
+
+def _coord(ds: xr.Dataset, name: str, role: str) -> xr.DataArray:
+    if name not in ds.variables:
+        raise InvalidArgumentError(
+            f"{role} has no {name!r} coordinate; colocation needs 'lon' and 'lat' (2-D "
+            "(cross_track, along_track) for a swath, 1-D for a lat/lon grid) or 1-D 'x'/'y' with "
+            "a CRS for a projected grid."
+        )
+    return ds[name]
+
+
+def _time_ns(values: Any, role: str) -> np.ndarray:
+    arr = np.asarray(values)
+    if not np.issubdtype(arr.dtype, np.datetime64):
+        raise InvalidArgumentError(
+            f"{role}['time'] has dtype {arr.dtype}; it must be datetime64 (decode times when "
+            "opening the file)."
+        )
+    return arr.astype("datetime64[ns]").astype(np.int64)
+
+
+def _float_array(values: Any) -> np.ndarray:
+    arr = np.asarray(values)
+    if arr.dtype not in (np.float32, np.float64):
+        arr = arr.astype(np.float64)
+    return np.ascontiguousarray(arr)
+
+
+def _swath_geometry(ds: xr.Dataset, role: str) -> _Geometry:
+    lon = _coord(ds, "lon", role)
+    lat = _coord(ds, "lat", role)
+    if lon.dims != lat.dims or lon.shape != lat.shape:
+        raise InvalidArgumentError(
+            f"{role}['lon'] has dims {dict(lon.sizes)} but {role}['lat'] has dims "
+            f"{dict(lat.sizes)}; they must be the same."
+        )
+    if lon.ndim != 2:
+        raise InvalidArgumentError(
+            f"{role}['lon'] has {lon.ndim} dimension(s) {lon.dims}; a swath needs 2 "
+            "(cross_track, along_track)."
+        )
+    if "along_track" in lon.dims:
+        scan_dim = "along_track"
+        cross_dim = next(d for d in lon.dims if d != scan_dim)
+    else:
+        cross_dim, scan_dim = lon.dims
+    n_scan = lon.sizes[scan_dim]
+    has_time = "time" in ds.variables
+    if has_time:
+        time = ds["time"]
+        if time.dims != (scan_dim,):
+            raise InvalidArgumentError(
+                f"{role}['time'] has dims {time.dims}; for a swath it must be ({scan_dim!r},)."
+            )
+        t = _time_ns(time.values, role)
+    else:
+        t = np.full(n_scan, _NAT, dtype=np.int64)
+    return _Geometry(
+        "swath",
+        cross_dim,
+        scan_dim,
+        _float_array(lon.transpose(cross_dim, scan_dim).values),
+        _float_array(lat.transpose(cross_dim, scan_dim).values),
+        t,
+        has_time,
+    )
+
+
+def _grid_time(ds: xr.Dataset, role: str) -> tuple[np.ndarray | None, bool]:
+    if "time" not in ds.variables:
+        return None, False
+    time = ds["time"]
+    if time.ndim > 1:
+        raise InvalidArgumentError(f"{role}['time'] must be scalar or 1-D for a grid.")
+    return np.atleast_1d(_time_ns(time.values, role)), True
+
+
+def _regular_step(values: np.ndarray, name: str) -> float:
+    if values.size < 2:
+        raise InvalidArgumentError(f"{name} needs at least 2 values to define a grid.")
+    steps = np.diff(values)
+    if not np.allclose(steps, steps[0], rtol=1e-5, atol=1e-9):
+        raise InvalidArgumentError(f"{name} is not regularly spaced; regrid it first.")
+    return float(steps[0])
+
+
+def _find_crs(ds: xr.Dataset, target_crs: Any) -> Any:
+    from pyproj import CRS
+
+    if target_crs is not None:
+        return CRS.from_user_input(target_crs)
+    if "crs" in ds.attrs:
+        return CRS.from_user_input(ds.attrs["crs"])
+    for name in ("spatial_ref", "crs"):
+        if name in ds.variables:
+            attrs = ds[name].attrs
+            for key in ("crs_wkt", "spatial_ref"):
+                if key in attrs:
+                    return CRS.from_wkt(attrs[key])
+    raise InvalidArgumentError(
+        "target has 1-D 'x'/'y' but no CRS: pass target_crs=, set target.attrs['crs'], or add a "
+        "'spatial_ref' coordinate with a 'crs_wkt' attribute."
+    )
+
+
+def _target_geometries(
+    target: xr.Dataset, target_crs: Any
+) -> tuple[_Geometry, tuple[Hashable, ...]]:
+    """Geometry of a target plus its spatial output dims (in the target's own order)."""
+    role = "target"
+    if "lat" in target.variables and "lon" in target.variables:
+        lon, lat = target["lon"], target["lat"]
+        if lon.ndim == 1 and lat.ndim == 1 and lon.dims != lat.dims:
+            lat_dim, lon_dim = lat.dims[0], lon.dims[0]
+            glon, glat = np.meshgrid(lon.values.astype(np.float64), lat.values.astype(np.float64))
+            times, has_time = _grid_time(target, role)
+            t = np.full(lat.size, _NAT if times is None else times[0], dtype=np.int64)
+            geom = _Geometry("grid", lon_dim, lat_dim, glon.T.copy(), glat.T.copy(), t, has_time)
+            return geom, (lat_dim, lon_dim)
+        geom = _swath_geometry(target, role)
+        return geom, tuple(target["lon"].dims)
+    if "x" in target.variables and "y" in target.variables:
+        x, y = target["x"], target["y"]
+        if x.ndim != 1 or y.ndim != 1:
+            raise InvalidArgumentError(
+                "target['x'] and target['y'] must be 1-D for a projected grid."
+            )
+        from pyproj import Transformer
+
+        crs = _find_crs(target, target_crs)
+        transformer = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+        gx, gy = np.meshgrid(x.values.astype(np.float64), y.values.astype(np.float64))
+        glon, glat = transformer.transform(gx, gy)
+        times, has_time = _grid_time(target, role)
+        t = np.full(y.size, _NAT if times is None else times[0], dtype=np.int64)
+        geom = _Geometry(
+            "projected",
+            x.dims[0],
+            y.dims[0],
+            np.asarray(glon).T.copy(),
+            np.asarray(glat).T.copy(),
+            t,
+            has_time,
+        )
+        return geom, (y.dims[0], x.dims[0])
+    _coord(target, "lat", role)
+    _coord(target, "lon", role)
+    raise AssertionError("unreachable")
+
+
+def _source_geometry(source: xr.Dataset) -> _Geometry:
+    role = "source"
+    lon = _coord(source, "lon", role)
+    lat = _coord(source, "lat", role)
+    if lon.ndim == 1 and lat.ndim == 1 and lon.dims != lat.dims:
+        lat_v = lat.values.astype(np.float64)
+        lon_v = lon.values.astype(np.float64)
+        dlat = _regular_step(lat_v, "source['lat']")
+        dlon = _regular_step(lon_v, "source['lon']")
+        times, has_time = _grid_time(source, role)
+        periodic = abs(abs(dlon) * lon_v.size - 360.0) < 1e-3 * abs(dlon)
+        grid = dict(
+            lat_dim=lat.dims[0],
+            lon_dim=lon.dims[0],
+            lat=lat_v,
+            lon=lon_v,
+            dlat=dlat,
+            dlon=dlon,
+            periodic=periodic,
+            times=times,
+            time_dim="time" if ("time" in source.dims) else None,
+        )
+        return _Geometry(
+            "grid", lon.dims[0], lat.dims[0], lon_v, lat_v, np.zeros(0, np.int64), has_time, grid
+        )
+    return _swath_geometry(source, role)
+
+
+# --------------------------------------------------------------------------------------------
+# Argument handling
+# --------------------------------------------------------------------------------------------
+def _footprint_sigmas(
+    footprint_km: float | Sequence[float] | None,
+    sensor: str | None,
+    channel: str | None,
+    target: xr.Dataset,
+) -> tuple[float, float]:
+    if footprint_km is None:
+        name = sensor if sensor is not None else target.attrs.get("sensor")
+        if name is None or channel is None:
+            raise InvalidArgumentError(
+                "method='gaussian' needs the target footprint: pass footprint_km=(along, cross) "
+                "(3 dB full widths in km), or sensor= (or target.attrs['sensor']) and channel=."
+            )
+        try:
+            from xgpm import sensors
+        except ImportError as err:  # registry not available in this installation
+            raise InvalidArgumentError(
+                "the sensor registry xgpm.sensors is not available; pass footprint_km= instead."
+            ) from err
+        footprint_km = sensors.get(name).channel(channel).footprint_km
+    fp = np.atleast_1d(np.asarray(footprint_km, dtype=np.float64))
+    if fp.size == 1:
+        fp = np.repeat(fp, 2)
+    if fp.size != 2 or not np.all(np.isfinite(fp)) or np.any(fp <= 0):
+        raise InvalidArgumentError(
+            f"footprint_km={footprint_km!r} must be a positive number or (along, cross) in km."
+        )
+    return float(fp[0]) * _FWHM_TO_SIGMA, float(fp[1]) * _FWHM_TO_SIGMA
+
+
+def _max_dt_ns(max_dt: Any) -> int:
+    if max_dt is None:
+        return -1
+    try:
+        td = (
+            np.timedelta64(max_dt)
+            if not isinstance(max_dt, str)
+            else np.timedelta64(__import__("pandas").Timedelta(max_dt).value, "ns")
+        )
+        ns = int(td.astype("timedelta64[ns]").astype(np.int64))
+    except (ValueError, TypeError) as err:
+        raise InvalidArgumentError(
+            f"max_dt={max_dt!r} is not a time difference; use e.g. np.timedelta64(15, 'm'), "
+            "datetime.timedelta(minutes=15) or '15min'."
+        ) from err
+    if ns < 0:
+        raise InvalidArgumentError(f"max_dt={max_dt!r} must not be negative.")
+    return ns
+
+
+def _select_variables(
+    source: xr.Dataset, geom: _Geometry, variables: Sequence[Hashable] | Hashable | None
+) -> list[Hashable]:
+    spatial = (
+        {geom.grid["lat_dim"], geom.grid["lon_dim"]}
+        if geom.kind == "grid"
+        else {geom.cross_dim, geom.scan_dim}
+    )
+    if variables is None:
+        names = [
+            n
+            for n, v in source.data_vars.items()
+            if spatial <= set(v.dims) and v.dtype.kind in "biuf"
+        ]
+        if not names:
+            raise InvalidArgumentError(
+                f"source has no data variable on its pixel dims {sorted(map(str, spatial))}."
+            )
+        return names
+    if isinstance(variables, (str, bytes)) or not isinstance(variables, Sequence):
+        variables = [variables]
+    for name in variables:
+        if name not in source.data_vars:
+            raise InvalidArgumentError(
+                f"variables: {name!r} is not a data variable of source "
+                f"(has {sorted(map(str, source.data_vars))})."
+            )
+        if source[name].dtype.kind not in "biuf":
+            raise InvalidArgumentError(
+                f"source[{name!r}] has dtype {source[name].dtype}; only numeric variables can be "
+                "colocated."
+            )
+        if not spatial <= set(source[name].dims):
+            raise InvalidArgumentError(
+                f"source[{name!r}] has dims {source[name].dims}, not the pixel dims "
+                f"{sorted(map(str, spatial))}."
+            )
+    return list(variables)
+
+
+# --------------------------------------------------------------------------------------------
+# Per-chunk work
+# --------------------------------------------------------------------------------------------
+def _stack_values(arrays: list[np.ndarray]) -> np.ndarray:
+    """(nvar_flat, n_cross, n_scan) float64 from arrays shaped (n_cross, n_scan, *extra)."""
+    parts = [
+        np.asarray(a, dtype=np.float64).reshape(a.shape[0], a.shape[1], -1)
+        if a.size
+        else np.zeros(a.shape[:2] + (int(np.prod(a.shape[2:])),))
+        for a in arrays
+    ]
+    if not parts:
+        return np.zeros((0, 0, 0))
+    return np.ascontiguousarray(np.moveaxis(np.concatenate(parts, axis=2), 2, 0))
+
+
+def _swath_task(
+    t_lon: np.ndarray,
+    t_lat: np.ndarray,
+    t_time: np.ndarray,
+    s_lon: np.ndarray,
+    s_lat: np.ndarray,
+    s_time: np.ndarray,
+    scan_ids: np.ndarray,
+    n_scan_global: int,
+    params: dict[str, Any],
+    t_caps: tuple[np.ndarray, ...],
+    s_caps: tuple[np.ndarray, ...],
+    *arrays: np.ndarray,
+) -> tuple[np.ndarray, ...]:
+    from xgpm.colocation import _kernels as k
+
+    mode = params["mode"]
+    values = _stack_values(list(arrays)) if mode != k.MODE_NEAREST else np.zeros((0, 1, 1))
+    index, distance, offset, n_match, out = k.colocate_swath(
+        t_lon,
+        t_lat,
+        t_time,
+        t_caps,
+        s_lon,
+        s_lat,
+        s_time,
+        s_caps,
+        scan_ids,
+        n_scan_global,
+        values,
+        mode,
+        params["r_chord"],
+        params["max_dt"],
+        params["sigma_along"],
+        params["sigma_cross"],
+        *params["tile"],
+        *params["target_tile"],
+    )
+    if mode == k.MODE_NEAREST:
+        ok = index >= 0
+        matched = index[ok]
+        xs = matched // n_scan_global
+        pos = np.searchsorted(scan_ids, matched % n_scan_global)  # scan within the subset
+        outs = []
+        for a in arrays:
+            a = np.asarray(a)
+            dtype = np.result_type(a.dtype, np.float32)
+            g = np.full(index.shape + a.shape[2:], np.nan, dtype=dtype)
+            if matched.size:
+                g[ok] = a[xs, pos]
+            outs.append(g)
+        n_match = None
+    else:
+        outs = _split_out(out, arrays)
+    index = index.astype(_index_dtype(s_lon.shape[0] * n_scan_global), copy=False)
+    return (distance, offset.view("timedelta64[ns]"), index, n_match, *outs)
+
+
+def _index_dtype(n_source_pixels: int) -> np.dtype:
+    """int32 flat indices when they fit (halves the memory of ``source_index``), else int64."""
+    return np.dtype(np.int32 if n_source_pixels < np.iinfo(np.int32).max else np.int64)
+
+
+def _split_out(out: np.ndarray, arrays: Sequence[Any]) -> list[np.ndarray]:
+    """Split (nvar_flat, nx, ns) back into one (nx, ns, *extra) array per variable."""
+    res = []
+    start = 0
+    for a in arrays:
+        extra = a.shape[2:]
+        n = int(np.prod(extra)) if extra else 1
+        block = np.moveaxis(out[start : start + n], 0, -1)
+        dtype = np.result_type(a.dtype, np.float32)
+        res.append(block.reshape(block.shape[:2] + tuple(extra)).astype(dtype, copy=False))
+        start += n
+    return res
+
+
+def _finish(
+    chord: np.ndarray,
+    index: np.ndarray,
+    ok: np.ndarray,
+    t_time: np.ndarray,
+    s_time_matched: np.ndarray | None,
+    n_match: np.ndarray | None,
+    outs: list[np.ndarray],
+) -> tuple[np.ndarray, ...]:
+    distance = (2.0 * EARTH_RADIUS_KM * np.arcsin(np.clip(chord / 2.0, 0.0, 1.0))).astype(
+        np.float32
+    )
+    if s_time_matched is None:
+        offset = np.full(chord.shape, _NAT, dtype=np.int64)
+    else:
+        tt = np.broadcast_to(t_time[None, :], chord.shape)
+        valid = ok & (s_time_matched != _NAT) & (tt != _NAT)
+        offset = np.where(valid, s_time_matched - tt, _NAT)
+    return (distance, offset.view("timedelta64[ns]"), index, n_match, *outs)
+
+
+def _grid_task(
+    t_lon: np.ndarray,
+    t_lat: np.ndarray,
+    t_time: np.ndarray,
+    time_index: np.ndarray,
+    grid_times: np.ndarray | None,
+    params: dict[str, Any],
+    *arrays: np.ndarray,
+) -> tuple[np.ndarray, ...]:
+    from xgpm.colocation import _kernels as k
+
+    g = params["grid"]
+    # arrays: (ntime, nlat, nlon, *extra) -> values (nvar_flat, ntime, nlat, nlon)
+    parts = []
+    for a in arrays:
+        a = np.asarray(a, dtype=np.float64)
+        parts.append(a.reshape(a.shape[:3] + (-1,)))
+    values = np.ascontiguousarray(np.moveaxis(np.concatenate(parts, axis=3), 3, 0))
+    if g["flip_lat"]:
+        values = values[:, :, ::-1, :]
+    values = np.ascontiguousarray(values)
+    best, chord, out = k.sample_grid(
+        t_lon,
+        t_lat,
+        time_index,
+        values,
+        g["lat0"],
+        g["dlat"],
+        g["nlat"],
+        g["lon0"],
+        g["dlon"],
+        g["nlon"],
+        g["periodic"],
+        params["mode"],
+    )
+    ok = (best >= 0) & (chord <= params["r_chord"])
+    chord = np.where(ok, chord, np.nan)
+    out = np.where(ok[None], out, np.nan)
+    index = np.where(ok, best, -1)
+    if g["flip_lat"]:  # report the index in the source's own lat order
+        i, j = index // g["nlon"], index % g["nlon"]
+        index = np.where(ok, (g["nlat"] - 1 - i) * g["nlon"] + j, -1)
+    matched = None
+    if grid_times is not None:
+        ti = np.broadcast_to(time_index[None, :], chord.shape)
+        matched = np.where(ti >= 0, grid_times[np.clip(ti, 0, None)], _NAT)
+    outs = _split_out(out, [np.empty((1, 1) + a.shape[3:], dtype=a.dtype) for a in arrays])
+    index = index.astype(_index_dtype(g["nlat"] * g["nlon"]), copy=False)
+    return _finish(chord, index, ok, t_time, matched, None, outs)
+
+
+# --------------------------------------------------------------------------------------------
+# Public function
+# --------------------------------------------------------------------------------------------
+def colocate(
+    source: xr.Dataset,
+    target: xr.Dataset,
+    *,
+    radius_km: float,
+    max_dt: Any = None,
+    method: Literal["nearest", "mean", "gaussian", "bilinear"] = "nearest",
+    variables: Sequence[Hashable] | Hashable | None = None,
+    footprint_km: float | Sequence[float] | None = None,
+    sensor: str | None = None,
+    channel: str | None = None,
+    on_empty: Literal["raise", "nan"] = "raise",
+    target_crs: Any = None,
+    scans_per_task: int | None = None,
+    num_threads: int | None = None,
+) -> xr.Dataset:
+    """Put ``source`` variables onto ``target``'s pixels.
+
+    Parameters
+    ----------
+    source
+        A swath (2-D ``lon``/``lat`` on (cross_track, along_track), ``time`` on along_track) or a
+        regular lat/lon grid (1-D ``lat``, ``lon``, optional ``time``).
+    target
+        A swath, a regular lat/lon grid (1-D ``lat``, ``lon``) or a projected grid (1-D ``x``,
+        ``y`` and a CRS, see ``target_crs``). Its ``time`` (scalar or per scan) is the time the
+        time window is measured from; a grid with a ``time`` dimension is colocated per step.
+    radius_km
+        Search radius (great-circle km). Source pixels farther away never match.
+    max_dt
+        Largest allowed ``|t_source - t_target|`` per pixel (``np.timedelta64``,
+        ``datetime.timedelta`` or a pandas string such as ``"15min"``); ``None``: no time window.
+    method
+        ``"nearest"`` (nearest source pixel), ``"mean"`` (unweighted mean of source pixels within
+        the radius), ``"gaussian"`` (average weighted by a Gaussian EFOV of ``footprint_km``,
+        truncated at the radius); for a grid source ``"nearest"`` or ``"bilinear"``.
+    variables
+        Source data variables to colocate (default: all on the source's pixel dims).
+    footprint_km
+        For ``"gaussian"``: 3 dB full widths (along, cross) of the target footprint in km, or a
+        single number for a circular one. ``sigma = FWHM / 2.3548``.
+    sensor, channel
+        For ``"gaussian"`` without ``footprint_km``: look the footprint up in
+        :mod:`xgpm.sensors` (``sensor`` defaults to ``target.attrs["sensor"]``).
+    on_empty
+        ``"raise"`` (default): raise :class:`~xgpm.errors.NoOverlapError` when no source pixel
+        can match; ``"nan"``: return an all-NaN result.
+    target_crs
+        CRS of a projected target grid (anything :class:`pyproj.CRS` accepts); default from
+        ``target.attrs["crs"]`` or a ``spatial_ref`` coordinate's ``crs_wkt``.
+    scans_per_task
+        Target scans per task when the target is not chunked with dask (default 512).
+    num_threads
+        Threads used for an eager (non-dask) call (default: 1; kernels release the GIL). Lazy
+        calls use dask's scheduler instead.
+
+    Returns
+    -------
+    xarray.Dataset
+        On the target's pixel dims and coords: the colocated variables (extra dims such as
+        ``pmw_frequency`` kept), ``distance`` (km to the nearest match), ``time_offset``
+        (source - target), ``n_matches`` (source pixels within the radius; ``mean`` and
+        ``gaussian`` only) and
+        ``source_index`` (int32, int64 beyond 2**31 source pixels: flat index of the nearest
+        source pixel in the source's (cross_track, along_track) -- or (lat, lon) -- C order, -1
+        if none). NaN where no match.
+        Lazy (dask) when the target or the source variables are dask arrays.
+
+    Raises
+    ------
+    InvalidArgumentError
+        Malformed input (missing or mismatched ``lon``/``lat``, unknown variable, bad method).
+    NoOverlapError
+        The datasets share no pixels within ``radius_km`` / ``max_dt`` (``on_empty="raise"``).
+    """
+    if method not in (*_SWATH_METHODS, "bilinear"):
+        raise InvalidArgumentError(
+            f"method={method!r} is not one of 'nearest', 'mean', 'gaussian', 'bilinear'."
+        )
+    try:
+        radius_km = float(radius_km)
+    except (TypeError, ValueError) as err:
+        raise InvalidArgumentError(f"radius_km={radius_km!r} must be a number (km).") from err
+    if not (np.isfinite(radius_km) and radius_km > 0):
+        raise InvalidArgumentError(f"radius_km={radius_km!r} must be a positive number of km.")
+    if on_empty not in ("raise", "nan"):
+        raise InvalidArgumentError(f"on_empty={on_empty!r} must be 'raise' or 'nan'.")
+    for name, ds in (("source", source), ("target", target)):
+        if not isinstance(ds, xr.Dataset):
+            raise InvalidArgumentError(
+                f"{name} must be an xarray.Dataset, got {type(ds).__name__}."
+            )
+    max_dt_ns = _max_dt_ns(max_dt)
+    src = _source_geometry(source)
+    if src.kind == "grid" and method not in _GRID_METHODS:
+        raise InvalidArgumentError(
+            f"method={method!r} needs a swath source; a grid source supports {_GRID_METHODS}."
+        )
+    if src.kind != "grid" and method == "bilinear":
+        raise InvalidArgumentError("method='bilinear' needs a regular lat/lon grid source.")
+    names = _select_variables(source, src, variables)
+
+    if (
+        "time" in target.dims
+        and "lat" in target.variables
+        and target["lat"].ndim == 1
+        and "time" not in target["lat"].dims
+    ) or ("time" in target.dims and "x" in target.variables and "lat" not in target.variables):
+        # A gridded target with several time steps: one colocation per step.
+        steps = [
+            colocate(
+                source,
+                target.isel(time=i),
+                radius_km=radius_km,
+                max_dt=max_dt,
+                method=method,
+                variables=names,
+                footprint_km=footprint_km,
+                sensor=sensor,
+                channel=channel,
+                on_empty="nan",
+                target_crs=target_crs,
+                scans_per_task=scans_per_task,
+                num_threads=num_threads,
+            )
+            for i in range(target.sizes["time"])
+        ]
+        result = xr.concat(steps, dim="time")
+        lazy_result = _is_dask(result["distance"].data)
+        if on_empty == "raise" and not lazy_result and not _any_match_eager(result):
+            raise NoOverlapError(_no_overlap_message(source, target, src, None, radius_km, max_dt))
+        return result
+
+    tgt, out_dims = _target_geometries(target, target_crs)
+    if max_dt_ns >= 0:
+        for role, geom in (("source", src), ("target", tgt)):
+            if not geom.has_time:
+                raise InvalidArgumentError(
+                    f"max_dt is set but {role} has no 'time' coordinate; drop max_dt or add time."
+                )
+    params: dict[str, Any] = {
+        "r_chord": 2.0 * math.sin(min(radius_km / EARTH_RADIUS_KM, math.pi) / 2.0),
+        "max_dt": max_dt_ns,
+        "sigma_along": 1.0,
+        "sigma_cross": 1.0,
+    }
+    if method == "gaussian":
+        sa, sc = _footprint_sigmas(footprint_km, sensor, channel, target)
+        params["sigma_along"] = sa / EARTH_RADIUS_KM
+        params["sigma_cross"] = sc / EARTH_RADIUS_KM
+
+    chunks = _target_chunks(target, tgt, scans_per_task)
+    lazy = _is_lazy(target, tgt) or any(_is_dask(source[n].data) for n in names)
+    if src.kind == "grid":
+        pieces, overlap = _plan_grid(source, src, tgt, names, chunks, params, method, max_dt_ns)
+    else:
+        pieces, overlap = _plan_swath(source, src, tgt, names, chunks, params, method, max_dt_ns)
+    if not overlap and on_empty == "raise":
+        raise NoOverlapError(_no_overlap_message(source, target, src, tgt, radius_km, max_dt))
+    with_counts = method in ("mean", "gaussian")
+    n_source = src.lon.size if src.kind != "grid" else src.lat.size * src.lon.size
+    result = _assemble(pieces, chunks, tgt, names, source, lazy, num_threads, with_counts, n_source)
+    if not lazy and on_empty == "raise" and not _any_match_eager(result):
+        raise NoOverlapError(_no_overlap_message(source, target, src, tgt, radius_km, max_dt))
+    return _to_dataset(result, target, tgt, out_dims, names, source, src, method, radius_km)
+
+
+def _any_match_eager(result: Any) -> bool:
+    distance = result["distance"] if isinstance(result, (dict, xr.Dataset)) else result
+    return bool(np.isfinite(np.asarray(distance)).any())
+
+
+def _is_dask(data: Any) -> bool:
+    return type(data).__module__.startswith("dask")
+
+
+def _is_lazy(target: xr.Dataset, tgt: _Geometry) -> bool:
+    if tgt.kind == "swath":
+        return _is_dask(target["lon"].data) or any(
+            _is_dask(v.data) and tgt.scan_dim in v.dims for v in target.data_vars.values()
+        )
+    return any(_is_dask(v.data) for v in target.data_vars.values())
+
+
+def _target_chunks(target: xr.Dataset, tgt: _Geometry, scans_per_task: int | None) -> list[int]:
+    n = tgt.lon.shape[1]
+    sizes: tuple[int, ...] | None = None
+    for v in (target.coords.get("lon"), *target.data_vars.values()):
+        if v is not None and _is_dask(v.data) and tgt.scan_dim in v.dims:
+            sizes = v.chunksizes[tgt.scan_dim]
+            break
+    if sizes is None:
+        step = scans_per_task or _DEFAULT_SCANS_PER_TASK
+        if step < 1:
+            raise InvalidArgumentError(f"scans_per_task={scans_per_task!r} must be >= 1.")
+        sizes = tuple(min(step, n - i) for i in range(0, n, step)) or (0,)
+    return list(sizes)
+
+
+def _tile_shape(lon: np.ndarray, lat: np.ndarray, n_per_tile: int) -> tuple[int, int]:
+    """Pixels x scans of a roughly square tile holding about ``n_per_tile`` pixels.
+
+    Only changes speed, never results: any tiling finds the same matches.
+    """
+    nx, ns = lon.shape
+    x = nx // 2
+    step = max(1, ns // 200)
+    scans = np.arange(0, max(ns - 1, 0), step)
+    with np.errstate(invalid="ignore"):
+        d_px = great_circle_km(
+            lon[x, scans],
+            lat[x, scans],
+            lon[min(x + 1, nx - 1), scans],
+            lat[min(x + 1, nx - 1), scans],
+        )
+        d_scan = great_circle_km(lon[x, scans], lat[x, scans], lon[x, scans + 1], lat[x, scans + 1])
+    d_px = np.nanmedian(d_px) if np.isfinite(d_px).any() else np.nan
+    d_scan = np.nanmedian(d_scan) if np.isfinite(d_scan).any() else np.nan
+    if not (np.isfinite(d_px) and np.isfinite(d_scan) and d_px > 0 and d_scan > 0):
+        return 16, 4
+    pixels = int(np.clip(round(math.sqrt(n_per_tile * d_scan / d_px)), 1, max(nx, 1)))
+    scans_per_tile = int(np.clip(round(n_per_tile / pixels), 1, 64))
+    return pixels, scans_per_tile
+
+
+def _plan_swath(
+    source: xr.Dataset,
+    src: _Geometry,
+    tgt: _Geometry,
+    names: list[Hashable],
+    chunks: list[int],
+    params: dict[str, Any],
+    method: str,
+    max_dt_ns: int,
+) -> tuple[list[tuple[Any, ...]], bool]:
+    from xgpm.colocation import _kernels as k
+
+    tile = _tile_shape(src.lon, src.lat, k.SOURCE_TILE_SIZE)
+    t_tile = _tile_shape(tgt.lon, tgt.lat, k.TARGET_TILE_SIZE)
+    params = dict(
+        params,
+        mode={"nearest": 0, "mean": 1, "gaussian": 2}[method],
+        tile=tile,
+        target_tile=t_tile,
+    )
+    n_scan = src.lon.shape[1]
+    use_time = max_dt_ns >= 0
+    s_caps = k.tile_caps(src.lon, src.lat, src.time, use_time, tile[0], tile[1])
+    arrays = [source[n].transpose(src.cross_dim, src.scan_dim, ...).data for n in names]
+    pieces = []
+    overlap = False
+    start = 0
+    for size in chunks:
+        stop = start + size
+        t_lon = np.ascontiguousarray(tgt.lon[:, start:stop])
+        t_lat = np.ascontiguousarray(tgt.lat[:, start:stop])
+        t_time = np.ascontiguousarray(tgt.time[start:stop])
+        t_caps = k.tile_caps(t_lon, t_lat, t_time, use_time, t_tile[0], t_tile[1])
+        need = k.blocks_needed(t_caps, s_caps, params["r_chord"], max_dt_ns, tile[1], n_scan)
+        scan_ids = np.flatnonzero(need)
+        blocks = np.unique(scan_ids // tile[1])
+        overlap |= scan_ids.size > 0
+        if scan_ids.size == n_scan:
+            sub: Any = slice(None)  # whole source: no copy
+        elif scan_ids.size and scan_ids[-1] - scan_ids[0] + 1 == scan_ids.size:
+            sub = slice(int(scan_ids[0]), int(scan_ids[-1]) + 1)
+        else:
+            sub = scan_ids
+        pieces.append(
+            (
+                _swath_task,
+                t_lon,
+                t_lat,
+                t_time,
+                np.ascontiguousarray(src.lon[:, sub]),
+                np.ascontiguousarray(src.lat[:, sub]),
+                np.ascontiguousarray(src.time[sub]),
+                scan_ids,
+                n_scan,
+                params,
+                t_caps,
+                tuple(np.ascontiguousarray(c[blocks]) for c in s_caps),
+                *[a[:, sub] for a in arrays],
+            )
+        )
+        start = stop
+    return pieces, overlap
+
+
+def _plan_grid(
+    source: xr.Dataset,
+    src: _Geometry,
+    tgt: _Geometry,
+    names: list[Hashable],
+    chunks: list[int],
+    params: dict[str, Any],
+    method: str,
+    max_dt_ns: int,
+) -> tuple[list[tuple[Any, ...]], bool]:
+    g = src.grid
+    flip = g["dlat"] < 0
+    lat = g["lat"][::-1] if flip else g["lat"]
+    grid = dict(
+        lat0=float(lat[0]),
+        dlat=abs(g["dlat"]),
+        nlat=lat.size,
+        lon0=float(g["lon"][0]),
+        dlon=g["dlon"],
+        nlon=g["lon"].size,
+        periodic=bool(g["periodic"]),
+        flip_lat=bool(flip),
+    )
+    params = dict(params, mode={"nearest": 0, "bilinear": 1}[method], grid=grid)
+    times = g["times"]
+    arrays = []
+    for n in names:
+        da_ = source[n]
+        if g["time_dim"] is not None and g["time_dim"] in da_.dims:
+            da_ = da_.transpose(g["time_dim"], g["lat_dim"], g["lon_dim"], ...)
+            arrays.append(da_.data)
+        else:
+            da_ = da_.transpose(g["lat_dim"], g["lon_dim"], ...)
+            arrays.append(da_.data[None])
+    # Grid time step for each target scan: the nearest one (within max_dt if set).
+    if times is None or times.size == 0 or not tgt.has_time:
+        time_index = np.zeros(tgt.lon.shape[1], dtype=np.int64)
+        grid_times = None if times is None else times
+        if times is not None and times.size > 1:
+            raise InvalidArgumentError(
+                "source grid has several time steps but target has no 'time' to choose one."
+            )
+    else:
+        tt = tgt.time
+        diff = np.abs(tt[:, None].astype(np.float64) - times[None, :].astype(np.float64))
+        time_index = np.argmin(diff, axis=1).astype(np.int64)
+        if max_dt_ns >= 0:
+            time_index[diff[np.arange(tt.size), time_index] > max_dt_ns] = -1
+        time_index[tt == _NAT] = -1
+        grid_times = times
+    if any(a.shape[0] != (1 if times is None else times.size) for a in arrays):
+        time_index = np.where(time_index >= 0, 0, -1)
+    pieces = []
+    start = 0
+    for size in chunks:
+        stop = start + size
+        pieces.append(
+            (
+                _grid_task,
+                np.ascontiguousarray(tgt.lon[:, start:stop]),
+                np.ascontiguousarray(tgt.lat[:, start:stop]),
+                np.ascontiguousarray(tgt.time[start:stop]),
+                np.ascontiguousarray(time_index[start:stop]),
+                grid_times,
+                params,
+                *arrays,
+            )
+        )
+        start = stop
+    # Planning-level overlap: target latitudes reach the grid (within the radius) in time.
+    t_lat = tgt.lat[np.isfinite(tgt.lat) & np.isfinite(tgt.lon)]
+    margin = math.degrees(2.0 * math.asin(min(1.0, params["r_chord"] / 2.0)))
+    overlap = bool(
+        t_lat.size
+        and t_lat.max() >= lat[0] - margin
+        and t_lat.min() <= lat[-1] + margin
+        and (time_index >= 0).any()
+    )
+    return pieces, overlap
+
+
+def _assemble(
+    pieces: list[tuple[Any, ...]],
+    chunks: list[int],
+    tgt: _Geometry,
+    names: list[Hashable],
+    source: xr.Dataset,
+    lazy: bool,
+    num_threads: int | None,
+    with_counts: bool,
+    n_source: int,
+) -> dict[str, Any]:
+    """Run (or wrap lazily) the tasks and join them along the scan axis."""
+    n_cross = tgt.lon.shape[0]
+    n_scan = sum(chunks)
+    fixed = ["distance", "time_offset", "source_index", "n_matches"]
+    fixed_dtypes = [np.float32, np.dtype("timedelta64[ns]"), _index_dtype(n_source), np.int32]
+    extra_shapes = [
+        tuple(
+            source[n].shape[i]
+            for i, d in enumerate(source[n].dims)
+            if d not in _pixel_dims(source, n)
+        )
+        for n in names
+    ]
+    out_names = fixed + [str(n) for n in names]
+    dtypes = fixed_dtypes + [np.result_type(source[n].dtype, np.float32) for n in names]
+    shapes = [()] * len(fixed) + extra_shapes
+    keep = [i for i, name in enumerate(out_names) if with_counts or name != "n_matches"]
+    if lazy:
+        import dask
+        import dask.array as da
+
+        parts: dict[int, list[Any]] = {i: [] for i in keep}
+        for piece, size in zip(pieces, chunks, strict=True):
+            func, *args = piece
+            delayed = dask.delayed(func, nout=len(out_names), pure=True)(*args)
+            for i in keep:
+                parts[i].append(
+                    da.from_delayed(delayed[i], shape=(n_cross, size, *shapes[i]), dtype=dtypes[i])
+                )
+        return {out_names[i]: da.concatenate(parts[i], axis=1) for i in keep}
+    # Eager: tasks write into preallocated outputs, so the result is never held twice.
+    out = {out_names[i]: np.empty((n_cross, n_scan, *shapes[i]), dtype=dtypes[i]) for i in keep}
+    starts = np.concatenate([[0], np.cumsum(chunks)]).astype(int)
+
+    def run(j: int) -> None:
+        func, *args = pieces[j]
+        result = func(*args)
+        for i in keep:
+            out[out_names[i]][:, starts[j] : starts[j + 1]] = result[i]
+
+    threads = 1 if num_threads is None else max(1, int(num_threads))
+    if threads > 1 and len(pieces) > 1:
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(run, range(len(pieces))))
+    else:
+        for j in range(len(pieces)):
+            run(j)
+    return out
+
+
+def _pixel_dims(source: xr.Dataset, name: Hashable) -> set[Hashable]:
+    lon = source["lon"]
+    lat = source["lat"]
+    return (
+        set(lon.dims)
+        | set(lat.dims)
+        | ({"time"} if "time" in source.dims and lon.ndim == 1 else set())
+    )
+
+
+def _to_dataset(
+    result: dict[str, Any],
+    target: xr.Dataset,
+    tgt: _Geometry,
+    out_dims: tuple[Hashable, ...],
+    names: list[Hashable],
+    source: xr.Dataset,
+    src: _Geometry,
+    method: str,
+    radius_km: float,
+) -> xr.Dataset:
+    kernel_dims = (tgt.cross_dim, tgt.scan_dim)
+    coords = {
+        k: v for k, v in target.coords.items() if set(v.dims) <= set(out_dims) or (v.ndim == 0)
+    }
+    data_vars: dict[Hashable, xr.DataArray] = {}
+    for name in names:
+        extra = [d for d in source[name].dims if d not in _pixel_dims(source, name)]
+        arr = xr.DataArray(result[str(name)], dims=(*kernel_dims, *extra), attrs=source[name].attrs)
+        for d in extra:
+            if d in source.coords:
+                arr = arr.assign_coords({d: source[d]})
+        data_vars[name] = arr.transpose(*out_dims, *extra)
+    extras = {
+        "distance": {"units": "km", "long_name": "great-circle distance to the nearest match"},
+        "time_offset": {"long_name": "time of the nearest match minus target time"},
+        "source_index": {"long_name": "flat index of the nearest source pixel (-1: none)"},
+        "n_matches": {"long_name": "number of source pixels averaged"},
+    }
+    for name, attrs in extras.items():
+        if name not in result:
+            continue
+        data_vars[name] = xr.DataArray(result[name], dims=kernel_dims, attrs=attrs).transpose(
+            *out_dims
+        )
+    ds = xr.Dataset(data_vars, coords=coords)
+    ds.attrs.update(
+        {
+            "colocation_method": method,
+            "colocation_radius_km": radius_km,
+            "earth_radius_km": EARTH_RADIUS_KM,
+        }
+    )
+    if "sensor" in source.attrs:
+        ds.attrs["source_sensor"] = source.attrs["sensor"]
+    if "sensor" in target.attrs:
+        ds.attrs["sensor"] = target.attrs["sensor"]
+    return ds
+
+
+def _box(geom_lon: np.ndarray, geom_lat: np.ndarray) -> str:
+    if geom_lon.shape == geom_lat.shape:
+        ok = np.isfinite(geom_lon) & np.isfinite(geom_lat)
+        lon, lat = geom_lon[ok], geom_lat[ok]
+    else:  # 1-D grid axes
+        lon, lat = geom_lon[np.isfinite(geom_lon)], geom_lat[np.isfinite(geom_lat)]
+    if lon.size == 0 or lat.size == 0:
+        return "no valid lat/lon"
+    return f"lat [{lat.min():.2f}, {lat.max():.2f}], lon [{lon.min():.2f}, {lon.max():.2f}]"
+
+
+def _trange(ds: xr.Dataset) -> str:
+    if "time" not in ds.variables:
+        return "no time"
+    t = np.asarray(ds["time"].values).ravel()
+    t = t[~np.isnat(t)] if np.issubdtype(t.dtype, np.datetime64) else t
+    if t.size == 0:
+        return "no valid time"
+    return f"time [{t.min()}, {t.max()}]"
+
+
+def _no_overlap_message(
+    source: xr.Dataset,
+    target: xr.Dataset,
+    src: _Geometry,
+    tgt: _Geometry | None,
+    radius_km: float,
+    max_dt: Any,
+) -> str:
+    s_box = _box(src.lon, src.lat)
+    t_box = _box(tgt.lon, tgt.lat) if tgt is not None else "(grid)"
+    return (
+        f"source and target share no pixels within radius_km={radius_km} and max_dt={max_dt}: "
+        f"source {s_box}, {_trange(source)}; target {t_box}, {_trange(target)}. "
+        "Pass on_empty='nan' to get an all-NaN result instead."
+    )
