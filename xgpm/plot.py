@@ -86,9 +86,19 @@ def plot_swath(
         _, ax = plt.subplots(figsize=(8, 6))
     if cmap is None:
         cmap = _TB_CMAP if da.attrs.get("units") == "K" else "viridis"
-    mesh = ax.pcolormesh(
-        lon, lat, values, cmap=cmap, vmin=vmin, vmax=vmax, shading="auto", **kwargs
-    )
+    import warnings
+
+    with warnings.catch_warnings():
+        # a swath's lon/lat are curvilinear: matplotlib warns that they are not monotonic
+        warnings.filterwarnings("ignore", message="The input coordinates to pcolormesh")
+        mesh = ax.pcolormesh(
+            lon, lat, values, cmap=cmap, vmin=vmin, vmax=vmax, shading="auto", **kwargs
+        )
+    finite = np.isfinite(np.ma.filled(values, np.nan))
+    if finite.any():  # frame the data, not the (often fill-valued) rest of the swath
+        margin = 0.5
+        ax.set_xlim(lon[finite].min() - margin, lon[finite].max() + margin)
+        ax.set_ylim(lat[finite].min() - margin, lat[finite].max() + margin)
     ax.set_xlabel("longitude (deg)")
     ax.set_ylabel("latitude (deg)")
     title = da.name or ""
