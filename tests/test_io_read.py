@@ -296,6 +296,8 @@ def test_gpm_api_parity(product):
         ours["time"].values.astype("datetime64[s]"), theirs["time"].values.astype("datetime64[s]")
     )
     assert ours.attrs["gpm_api_product"] == theirs.attrs["gpm_api_product"]
+    for coord in ("gpm_id", "gpm_granule_id", "gpm_cross_track_id", "gpm_along_track_id"):
+        np.testing.assert_array_equal(ours[coord].values, theirs[coord].values, err_msg=coord)
 
 
 DIM_RULES = [

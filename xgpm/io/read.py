@@ -458,7 +458,13 @@ def _read_scan_mode(
         coords["time"] = xr.Variable("along_track", _scan_time(group, name))
         coords["gpm_cross_track_id"] = ("cross_track", np.arange(n_pix))
         coords["gpm_along_track_id"] = ("along_track", np.arange(n_scan))
-        coords["gpm_granule_id"] = ("along_track", np.full(n_scan, _granule_number(info)))
+        granule = _granule_number(info)
+        coords["gpm_granule_id"] = ("along_track", np.full(n_scan, granule))
+        # GPM-API's scan identifier "<granule>-<scan>", unique across concatenated granules
+        coords["gpm_id"] = (
+            "along_track",
+            np.char.add(f"{granule}-", np.arange(n_scan).astype(str)),
+        )
         coords["crsWGS84"] = 0
         if fam.radar_frequency and any("radar_frequency" in v.dims for v in data_vars.values()):
             coords["radar_frequency"] = list(fam.radar_frequency)
