@@ -269,3 +269,24 @@ def test_time_header_follows_shifted_data(tmp_path, gmi_path):
     first = pd.Timestamp(shifted["time"].values[0])
     assert info.header["StartGranuleDateTime"].startswith(first.strftime("%Y-%m-%dT%H:%M:%S"))
     assert xgpm.parse_filename(path).start.date() == first.date()
+
+
+def test_a_file_replaced_under_the_same_name_is_read_afresh(tmp_path, gmi_path):
+    """Handles are cached per process: a granule rewritten in place must not be served stale."""
+    import shutil
+
+    ds = xgpm.open_granule(gmi_path, scan_mode="S1").compute()
+    path = tmp_path / gmi_path.name
+    shutil.copy(gmi_path, path)
+    first = xgpm.open_granule(str(path), scan_mode="S1")["Tc"].values
+    changed = ds.copy()
+    changed["Tc"] = ds["Tc"].fillna(0.0) + 1.0
+    other = tmp_path / "elsewhere"
+    other.mkdir()
+    written = xgpm.write_granule(changed, other)
+    os.replace(written, path)  # replaced behind xgpm's back, as another process would
+    second = xgpm.open_granule(f"file://{path}", scan_mode="S1")["Tc"].values
+    third = xgpm.open_granule(str(path), scan_mode="S1")["Tc"].values
+    assert not np.array_equal(first, second, equal_nan=True)
+    np.testing.assert_array_equal(second, changed["Tc"].values)
+    np.testing.assert_array_equal(third, changed["Tc"].values)

@@ -114,22 +114,56 @@ def open_h5_fileobj(fileobj: Any, name: str):
         ) from err
 
 
-_CACHE: dict[H5Opener, Any] = {}
+_CACHE: dict[H5Opener, tuple[Any, tuple | None]] = {}
 _CACHE_LOCK = threading.Lock()
 _CACHE_SIZE = 64
 
 
+def _local_path(opener: H5Opener) -> str | None:
+    if _is_url(opener.source):
+        return None
+    source = opener.source
+    return source[len("file://") :] if source.startswith("file://") else source
+
+
+def _identity(opener: H5Opener) -> tuple | None:
+    """(device, inode, mtime, size) of a local file, None for URLs.
+
+    A file replaced under the same name (a rewritten granule) must not be served from a handle
+    on the old one.
+    """
+    path = _local_path(opener)
+    if path is None:
+        return None
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
+
+
 def cached_file(opener: H5Opener):
-    """Return an open ``h5py.File`` for ``opener``, opening it at most once per process."""
+    """Return an open ``h5py.File`` for ``opener``, opening it at most once per process.
+
+    Local files are re-opened when they were replaced or modified since they were cached.
+    """
+    identity = _identity(opener)
     with _CACHE_LOCK:
-        h5 = _CACHE.get(opener)
-        if h5 is not None and h5.id.valid:
-            return h5
+        entry = _CACHE.get(opener)
+        if entry is not None:
+            h5, cached_identity = entry
+            if h5.id.valid and cached_identity == identity:
+                return h5
+            _CACHE.pop(opener)
+            try:
+                h5.close()
+            except Exception:  # noqa: BLE001 - an already invalid handle
+                pass
         h5 = opener.open()
         if len(_CACHE) >= _CACHE_SIZE:
             oldest = next(iter(_CACHE))
-            _CACHE.pop(oldest).close()
-        _CACHE[opener] = h5
+            _CACHE.pop(oldest)[0].close()
+        _CACHE[opener] = (h5, identity)
         return h5
 
 
@@ -137,9 +171,9 @@ def close_cached(source: str | os.PathLike | None = None) -> None:
     """Close cached handles (all, or those of one source), e.g. before rewriting a file."""
     with _CACHE_LOCK:
         for key in list(_CACHE):
-            if source is None or key.source == os.fspath(source):
+            if source is None or os.path.abspath(key.source) == os.path.abspath(source):
                 try:
-                    _CACHE.pop(key).close()
+                    _CACHE.pop(key)[0].close()
                 except Exception:  # noqa: BLE001 - a handle already closed is fine
                     pass
 
