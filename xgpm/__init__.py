@@ -27,6 +27,10 @@ _LAZY: dict[str, str] = {
     "pct": "xgpm.channels",
     "select_channels": "xgpm.channels",
     "colocate": "xgpm.colocation",
+    "rainrate": "xgpm.retrieve",
+    "models": "xgpm.models",
+    "inference": "xgpm.inference",
+    "reference": "xgpm.reference",
     "verify": "xgpm.verify",
     "score": "xgpm.verify",
 }
@@ -34,13 +38,14 @@ _LAZY: dict[str, str] = {
 __all__ = ["XGPMError", "XGPMWarning", "__version__", *sorted(_LAZY)]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from xgpm import sensors, verify  # noqa: F401
+    from xgpm import inference, models, reference, sensors, verify  # noqa: F401  # noqa: F401
     from xgpm.channels import pct, select_channels  # noqa: F401
     from xgpm.colocation import colocate  # noqa: F401
     from xgpm.io import products  # noqa: F401
     from xgpm.io.filenames import parse_filename, pps_filename  # noqa: F401
     from xgpm.io.read import open_granule, open_granules  # noqa: F401
     from xgpm.io.write import write_granule  # noqa: F401
+    from xgpm.retrieve import rainrate  # noqa: F401
     from xgpm.verify import score  # noqa: F401
 
 

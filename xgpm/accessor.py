@@ -76,6 +76,19 @@ class _Base:
             return plot_swath(self._obj, **kwargs)
         return plot_swath(self._obj, variable, **kwargs)
 
+    # -- retrieval -------------------------------------------------------------------------
+    def rainrate(
+        self,
+        model: str = "drain",
+        quantiles: Sequence[float] = (0.05, 0.5, 0.95),
+        chunks: Any = None,
+        **kwargs: Any,
+    ):
+        """Surface rain from GMI brightness temperatures; see :func:`xgpm.retrieve.rainrate`."""
+        from xgpm.retrieve import rainrate
+
+        return rainrate(self._obj, model, quantiles, chunks, **kwargs)
+
     # -- colocation ----------------------------------------------------------------------------
     def colocate(self, target, **kwargs: Any):
         """Put this object's variables onto ``target``'s pixels; see :func:`xgpm.colocate`."""

@@ -14,6 +14,8 @@ import sys
 COMMANDS: dict[str, str] = {
     "info": "xgpm.cli",
     "simulate": "xgpm.simulate.cli",
+    "train": "xgpm.models.cli",
+    "demo": "xgpm.demo",
 }
 
 

@@ -1,0 +1,660 @@
+"""The inference engine: apply a registered model to xarray/dask data, tile by tile.
+
+Every model in xgpm (the DRAIN U-Net, the BRAIN baseline, later the ``to_gmi`` generators) runs
+through :func:`apply_model` (lazy, dask) or :func:`predict_numpy` (eager NumPy, the reference).
+
+How image models (torch) are tiled so that the tiled output equals the whole-swath output:
+
+- **Overlap.** Blocks are extended by the network's receptive margin ``M`` (declared in the
+  model card, checked against the architecture when the model loads) on each side with
+  :func:`dask.array.map_overlap` (``boundary="none"``: nothing is invented beyond the swath), so
+  every output pixel of a block's core sees exactly the inputs it sees in the whole swath.
+- **Alignment.** A U-Net is not shift-invariant: its pooling grid starts at the first pixel.
+  Each block is therefore padded at its start so that its origin falls on a multiple of the
+  network's divisibility ``2**depth`` in swath coordinates, and at its end to a multiple of it
+  (edge replication). The whole swath is padded the same way (end only), so a block ending at
+  the swath edge sees the very same padded edge, and padding elsewhere lies beyond the margin.
+- **Batching.** Inside a block, ``tile=(rows, cols)`` cuts the block again into aligned tiles
+  with the same margin; tiles of equal shape run together, ``batch_size`` at a time (bounds the
+  memory on a GPU). ``tile=None`` runs each block in one pass.
+
+Models are loaded by **name**, once per process (and device): dask tasks carry the name and a
+few numbers, never the module or its weights (:func:`xgpm.models.load` caches behind a lock;
+:func:`model_preloader` makes a ``distributed`` WorkerPlugin that loads them when a worker
+starts). The device is chosen where the task runs: CUDA when available, else CPU. Threads:
+dask already runs one block per core, so when the graph has more than one block each block uses
+one torch thread (``torch.set_num_threads(1)`` inside the task, restored afterwards) unless
+``torch_threads`` says otherwise; a single-block graph and :func:`predict_numpy` keep torch's
+default (one thread per core).
+
+Inputs are selected by the card's channel labels and standardised with its per-channel mean and
+std. **NaN inputs**: a NaN brightness temperature is replaced by its channel's mean (0 after
+standardisation) before the network, and every output of a pixel with any NaN input channel is
+set to NaN; its neighbours are retrieved normally (they saw the mean-filled value).
+
+Pixel-wise NumPy models (BRAIN, ``framework: numpy`` in the card) have a ``predict(tb (..., C))``
+method and run through :func:`xarray.apply_ufunc` with ``dask="parallelized"``.
+
+``torch`` is imported only when a torch model runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import functools
+import os
+from collections.abc import Hashable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from xgpm import models
+from xgpm.errors import InvalidArgumentError, MissingChannelsError
+from xgpm.models import ModelSpec
+
+__all__ = [
+    "apply_model",
+    "predict_numpy",
+    "model_preloader",
+    "geometry",
+    "auto_chunks",
+    "OUTPUT_DIM",
+]
+
+#: Name of the temporary dimension holding the flat network outputs.
+OUTPUT_DIM = "_xgpm_output"
+#: Pixels per block aimed at by ``chunks="auto"`` (a full GMI orbit is 654 k pixels).
+AUTO_BLOCK_PIXELS = 2_000_000
+
+
+# ------------------------------------------------------------------------------------------
+# model geometry and the per-block work
+# ------------------------------------------------------------------------------------------
+
+
+def geometry(model: str | ModelSpec) -> tuple[int, int]:
+    """``(receptive_margin, divisibility)`` of a model: from its card, else its architecture."""
+    spec = models.card(model)
+    if spec.framework == "numpy":
+        return (spec.receptive_margin or 0), (spec.divisibility or 1)
+    margin, divisibility = spec.receptive_margin, spec.divisibility
+    if margin is None or divisibility is None:
+        module = models.build(spec)  # untrained instance: only its geometry is read
+        margin = module.receptive_margin if margin is None else margin
+        divisibility = module.divisibility if divisibility is None else divisibility
+    return int(margin), int(divisibility)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What a dask task needs (small, picklable): the model NAME, never the model."""
+
+    name: str
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    n_outputs: int
+    margin: int
+    divisibility: int
+    tile: tuple[int, int] | None
+    batch_size: int
+    device: str | None
+    torch_threads: int | None
+
+
+def _plan(
+    spec: ModelSpec,
+    tile: Sequence[int] | int | None,
+    batch_size: int,
+    device: Any,
+    torch_threads: int | None,
+) -> _Plan:
+    margin, divisibility = geometry(spec)
+    if tile is not None:
+        tile = (int(tile), int(tile)) if np.isscalar(tile) else tuple(int(t) for t in tile)
+        if len(tile) != 2 or min(tile) < 1:
+            raise InvalidArgumentError(f"tile must be one or two positive ints, got {tile!r}")
+    if batch_size < 1:
+        raise InvalidArgumentError(f"batch_size must be >= 1, got {batch_size}")
+    n_channels = len(spec.input_channels)
+    return _Plan(
+        name=spec.name,
+        mean=spec.normalisation_mean or (0.0,) * n_channels,
+        std=spec.normalisation_std or (1.0,) * n_channels,
+        n_outputs=spec.n_outputs,
+        margin=margin,
+        divisibility=divisibility,
+        tile=tile,
+        batch_size=int(batch_size),
+        device=None if device is None else str(device),
+        torch_threads=torch_threads,
+    )
+
+
+@contextlib.contextmanager
+def _torch_threads(n: int | None) -> Iterator[None]:
+    if n is None:
+        yield
+        return
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _tile_bounds(length: int, core: int, context: int) -> list[tuple[int, int, int, int]]:
+    """Aligned (context_start, context_stop, core_start, core_stop) along one padded axis."""
+    if core >= length:
+        return [(0, length, 0, length)]
+    bounds = []
+    for start in range(0, length, core):
+        stop = min(start + core, length)
+        bounds.append((max(0, start - context), min(length, stop + context), start, stop))
+    return bounds
+
+
+def _forward(module: Any, x: np.ndarray, plan: _Plan, device: str) -> np.ndarray:
+    """Run the network on an aligned, padded ``(C, H, W)`` image; returns ``(n_out, H, W)``."""
+    import torch
+
+    height, width = x.shape[1:]
+    multiple = plan.divisibility
+    if plan.tile is None:
+        tiles = [((0, height, 0, height), (0, width, 0, width))]
+    else:
+
+        def aligned(n: int) -> int:
+            return -(-n // multiple) * multiple
+
+        context = aligned(plan.margin)
+        tiles = [
+            (rows, cols)
+            for rows in _tile_bounds(height, aligned(plan.tile[0]), context)
+            for cols in _tile_bounds(width, aligned(plan.tile[1]), context)
+        ]
+    out = np.empty((plan.n_outputs, height, width), dtype=np.float32)
+    groups: dict[tuple[int, int], list] = {}
+    for rows, cols in tiles:
+        groups.setdefault((rows[1] - rows[0], cols[1] - cols[0]), []).append((rows, cols))
+    with torch.inference_mode():
+        for group in groups.values():
+            for first in range(0, len(group), plan.batch_size):
+                batch = group[first : first + plan.batch_size]
+                stack = np.stack([x[:, r[0] : r[1], c[0] : c[1]] for r, c in batch])
+                result = module(torch.from_numpy(stack).to(device)).float().cpu().numpy()
+                for (r, c), tile_out in zip(batch, result, strict=True):
+                    out[:, r[2] : r[3], c[2] : c[3]] = tile_out[
+                        :, r[2] - r[0] : r[3] - r[0], c[2] - c[0] : c[3] - c[0]
+                    ]
+    return out
+
+
+def _predict_torch_block(
+    block: np.ndarray, plan: _Plan, origin: tuple[int, int] = (0, 0)
+) -> np.ndarray:
+    """Outputs ``(rows, cols, n_out)`` of one ``(rows, cols, C)`` block of raw TBs.
+
+    ``origin`` is the swath position of the block's first pixel (for the pooling alignment).
+    """
+    import torch
+    from torch.nn import functional as F
+
+    device = models._resolve_device(plan.device)
+    module = models.load(plan.name, device)
+    values = np.asarray(block, dtype=np.float32)
+    invalid = np.isnan(values).any(axis=-1)
+    mean = np.asarray(plan.mean, dtype=np.float32)
+    std = np.asarray(plan.std, dtype=np.float32)
+    x = np.nan_to_num((values - mean) / std, nan=0.0)  # NaN -> the channel mean
+    x = np.ascontiguousarray(np.moveaxis(x, -1, 0))  # (C, rows, cols)
+    multiple = plan.divisibility
+    rows, cols = x.shape[1:]
+    front = (origin[0] % multiple, origin[1] % multiple)
+    back = ((-(front[0] + rows)) % multiple, (-(front[1] + cols)) % multiple)
+    if any(front) or any(back):
+        padded = F.pad(
+            torch.from_numpy(x)[None], (front[1], back[1], front[0], back[0]), mode="replicate"
+        )[0].numpy()
+    else:
+        padded = x
+    with _torch_threads(plan.torch_threads):
+        out = _forward(module, padded, plan, device)
+    out = out[:, front[0] : front[0] + rows, front[1] : front[1] + cols]
+    out = np.moveaxis(out, 0, -1)
+    out[invalid] = np.nan
+    return np.ascontiguousarray(out)
+
+
+def _predict_numpy_model(block: np.ndarray, *auxiliary: np.ndarray, name: str, names: tuple):
+    model = models.load(name)
+    kwargs = dict(zip(names, auxiliary, strict=True))
+    return np.asarray(model.predict(block, **kwargs), dtype=np.float32)
+
+
+# ------------------------------------------------------------------------------------------
+# eager reference
+# ------------------------------------------------------------------------------------------
+
+
+def predict_numpy(
+    model: str | ModelSpec,
+    array: np.ndarray,
+    *,
+    tile: Sequence[int] | int | None = None,
+    batch_size: int = 4,
+    device: Any = None,
+    auxiliary: Mapping[str, np.ndarray] | None = None,
+) -> np.ndarray:
+    """Run a model on a whole in-memory image, without dask (the reference for tiling).
+
+    Parameters
+    ----------
+    model : str or ModelSpec
+        Registered model name.
+    array : ndarray (rows, cols, C)
+        Raw brightness temperatures (K) of the card's input channels, in the card's order.
+    tile : int or (int, int), optional
+        Run in aligned tiles of this core size (with the receptive margin around each);
+        None: the whole image in one pass.
+    batch_size : int
+        Tiles per forward pass.
+    device : str, optional
+        Torch device; CUDA when available, else CPU.
+    auxiliary : mapping, optional
+        Extra per-pixel inputs of NumPy models (``surface_type``), shaped (rows, cols).
+
+    Returns
+    -------
+    ndarray (rows, cols, n_out), float32
+        The network outputs in the card's order (``surface_precip``, ``probability_of_precip``,
+        quantiles ... for DRAIN). NaN where any input channel is NaN.
+    """
+    spec = models.card(model)
+    array = np.asarray(array)
+    if array.ndim != 3 or array.shape[-1] != len(spec.input_channels):
+        raise InvalidArgumentError(
+            f"predict_numpy: model {spec.name!r} needs an array (rows, cols, "
+            f"{len(spec.input_channels)}) of channels {list(spec.input_channels)}; got shape "
+            f"{array.shape}"
+        )
+    if spec.framework == "numpy":
+        names = tuple(auxiliary or {})
+        values = tuple(np.asarray(v) for v in (auxiliary or {}).values())
+        return _predict_numpy_model(array, *values, name=spec.name, names=names)
+    plan = _plan(spec, tile, batch_size, device, None)
+    return _predict_torch_block(array, plan)
+
+
+# ------------------------------------------------------------------------------------------
+# dask
+# ------------------------------------------------------------------------------------------
+
+
+def _merge_small(chunks: tuple[int, ...], minimum: int) -> tuple[int, ...]:
+    """Merge chunks so that each is >= ``minimum`` (or the axis is one chunk)."""
+    if sum(chunks) <= minimum or len(chunks) == 1:
+        return (sum(chunks),)
+    merged: list[int] = []
+    for size in chunks:
+        if merged and merged[-1] < minimum:
+            merged[-1] += size
+        else:
+            merged.append(size)
+    if len(merged) > 1 and merged[-1] < minimum:
+        last = merged.pop()
+        merged[-1] += last
+    return tuple(merged)
+
+
+def _starts(chunks: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(int(s) for s in np.cumsum((0, *chunks[:-1])))
+
+
+def _dask_torch(data: Any, plan: _Plan) -> Any:
+    """Lazy ``(rows, cols, n_out)`` outputs of a dask ``(rows, cols, C)`` array."""
+    import dask.array as da
+
+    data = data.rechunk({2: -1})
+    margin = plan.margin
+    chunks = tuple(_merge_small(c, margin) for c in data.chunks[:2])
+    if chunks != data.chunks[:2]:
+        data = data.rechunk(chunks + (data.shape[2],))
+    depth = {axis: (margin if len(chunks[axis]) > 1 else 0) for axis in (0, 1)}
+    depth[2] = 0
+    starts = (_starts(chunks[0]), _starts(chunks[1]))
+    if plan.torch_threads is None and data.npartitions > 1:
+        # dask runs blocks in parallel already: one torch thread each, or threads multiply
+        plan = dataclasses.replace(plan, torch_threads=1)
+
+    def extended(axis: int) -> tuple[int, ...]:
+        n = len(chunks[axis])
+        return tuple(
+            size + depth[axis] * ((i > 0) + (i < n - 1)) for i, size in enumerate(chunks[axis])
+        )
+
+    return da.map_overlap(
+        _overlap_block,
+        data,
+        depth=depth,
+        boundary="none",
+        trim=True,
+        chunks=(extended(0), extended(1), (plan.n_outputs,)),
+        dtype=np.float32,
+        meta=np.empty((0, 0, 0), dtype=np.float32),  # never call the model on dummy input
+        plan=plan,
+        starts=starts,
+        depth_by_axis=(depth[0], depth[1]),
+    )
+
+
+def _overlap_block(
+    block: np.ndarray,
+    plan: _Plan,
+    starts: tuple[tuple[int, ...], tuple[int, ...]],
+    depth_by_axis: tuple[int, int],
+    block_info: dict | None = None,
+) -> np.ndarray:
+    """map_overlap task: locate the extended block in the swath, then predict it."""
+    location = block_info[0]["chunk-location"] if block_info else (0, 0, 0)
+    origin = tuple(
+        starts[axis][location[axis]] - (depth_by_axis[axis] if location[axis] > 0 else 0)
+        for axis in (0, 1)
+    )
+    return _predict_torch_block(block, plan, origin)
+
+
+def auto_chunks(shape: Sequence[int], margin: int, n_workers: int | None = None) -> tuple[int, int]:
+    """Block sizes for ``chunks="auto"``: rows whole, columns cut into equal parts.
+
+    The number of parts is a multiple of the number of cores (so every core gets the same work)
+    and large enough to keep blocks under :data:`AUTO_BLOCK_PIXELS`; blocks stay at least four
+    receptive margins long so that the overlap stays a small overhead.
+    """
+    rows, cols = int(shape[0]), int(shape[1])
+    cores = n_workers or os.cpu_count() or 1
+    parts = max(1, -(-rows * cols // AUTO_BLOCK_PIXELS))
+    parts = -(-parts // cores) * cores
+    parts = max(1, min(parts, cols // max(4 * margin, 1)))
+    return rows, -(-cols // parts)
+
+
+# ------------------------------------------------------------------------------------------
+# public xarray entry point
+# ------------------------------------------------------------------------------------------
+
+
+def _input_sensor(obj: xr.DataArray) -> str | None:
+    """The sensor the data claims to come from (None if it does not say)."""
+    declared = obj.attrs.get("xgpm_sensor")
+    if declared:
+        return str(declared)
+    product = obj.attrs.get("gpm_api_product")
+    if not product:
+        return None
+    from xgpm import sensors
+    from xgpm.errors import UnknownProductError, UnknownSensorError
+
+    try:
+        return sensors.from_product(str(product)).name
+    except (UnknownProductError, UnknownSensorError):
+        return None
+
+
+def check_inputs(obj: xr.DataArray, spec: ModelSpec, input_dim: str) -> None:
+    """Refuse data from another sensor or lacking the model's channels.
+
+    Raises
+    ------
+    MissingChannelsError
+        Naming the missing channels (and pointing to ``ds.gpm.to_gmi()`` for other sensors).
+    """
+    if input_dim not in obj.dims:
+        raise InvalidArgumentError(
+            f"model {spec.name!r} reads channels along {input_dim!r}, which the input lacks "
+            f"(dims: {list(obj.dims)}); pass input_dim=<the channel dimension>"
+        )
+    labels = (
+        [str(v) for v in np.atleast_1d(obj[input_dim].values)] if input_dim in obj.coords else []
+    )
+    missing = [c for c in spec.input_channels if c not in labels]
+    sensor = _input_sensor(obj)
+    other_sensor = sensor is not None and not (
+        sensor == spec.sensor or sensor.startswith(spec.sensor + "-")
+    )
+    if missing or other_sensor:
+        convert = (
+            f" The input is {sensor} data: convert it to pseudo-{spec.sensor} first with "
+            f"ds.gpm.to_gmi(), then retrieve."
+            if other_sensor
+            else ""
+        )
+        needs = f"model {spec.name!r} needs the {spec.sensor} channels {list(spec.input_channels)}"
+        if missing:
+            message = f"{needs}; the input lacks {missing} (it has {labels})."
+        else:
+            message = (
+                f"{needs}, measured by {spec.sensor}, not {sensor} (same labels, other channels)."
+            )
+        raise MissingChannelsError(message + convert)
+
+
+def apply_model(
+    obj: xr.DataArray,
+    model: str | ModelSpec,
+    *,
+    input_dim: str = "pmw_frequency",
+    output: str | Sequence[str] | None = None,
+    tile: Sequence[int] | int | None = None,
+    batch_size: int = 4,
+    device: Any = None,
+    chunks: Mapping[Hashable, int] | str | None = None,
+    torch_threads: int | None = None,
+    auxiliary: Mapping[str, xr.DataArray] | None = None,
+) -> xr.Dataset | xr.DataArray:
+    """Apply a registered model to an xarray image, lazily and blockwise with dask.
+
+    Parameters
+    ----------
+    obj : DataArray
+        Brightness temperatures with two spatial dims (e.g. ``cross_track``, ``along_track``)
+        and the channel dim ``input_dim`` labelled with the card's channel labels. NumPy- or
+        dask-backed. The card's ``image_dims`` are read as (rows, columns) in that order,
+        whatever the order of the input; the outputs keep the input's order.
+    model : str or ModelSpec
+        Registered model name (see :func:`xgpm.models.list`).
+    input_dim : str
+        The channel dimension.
+    output : str or sequence of str, optional
+        Output variables to return (card names); all by default. A single str returns a
+        DataArray, otherwise a Dataset.
+    tile : int or (int, int), optional
+        Core size of the tiles run inside each block (bounds memory; each tile carries the
+        receptive margin around it). None: whole blocks.
+    batch_size : int
+        Tiles per forward pass.
+    device : str, optional
+        Torch device; None picks CUDA when the task's machine has it, else CPU.
+    chunks : mapping, "auto" or None
+        Dask chunks of the spatial dims: None keeps the input's (NumPy input stays eager),
+        "auto" lets :func:`auto_chunks` choose, a mapping rechunks (NumPy input becomes dask).
+        Chunks smaller than the receptive margin are merged with a neighbour.
+    torch_threads : int, optional
+        Torch threads per block; default 1 when the graph has several blocks, else torch's.
+    auxiliary : mapping of str to DataArray, optional
+        Extra per-pixel inputs of NumPy models (``{"surface_type": ds.surface_type}``).
+
+    Returns
+    -------
+    Dataset or DataArray
+        The outputs on the input's spatial dims and coordinates (a multi-channel output gets its
+        own dim, e.g. ``quantile``), float32, lazy when the input (or ``chunks``) is dask.
+
+    Raises
+    ------
+    MissingChannelsError
+        The input lacks channels of the card, or comes from another sensor.
+    ModelNotFoundError
+        Unknown model name (at call time), or no trained weights (when computed).
+    """
+    spec = models.card(model)
+    if not isinstance(obj, xr.DataArray):
+        raise InvalidArgumentError(
+            f"apply_model needs a DataArray of brightness temperatures, got {type(obj).__name__} "
+            "(pass ds['Tc'])"
+        )
+    check_inputs(obj, spec, input_dim)
+    input_order = [d for d in obj.dims if d != input_dim]
+    if len(input_order) != 2:
+        raise InvalidArgumentError(
+            f"apply_model needs exactly two spatial dims besides {input_dim!r}; got {input_order}"
+        )
+    # The model reads its card's image dims as (rows, columns), whatever the input's order.
+    spatial = list(spec.image_dims) if set(spec.image_dims) == set(input_order) else input_order
+    da_in = obj.sel({input_dim: list(spec.input_channels)}).transpose(*spatial, input_dim)
+    da_in = da_in.astype(np.float32, copy=False)
+    margin, _ = geometry(spec)
+    if isinstance(chunks, str):
+        if chunks != "auto":
+            raise InvalidArgumentError(f"chunks must be None, 'auto' or a mapping, not {chunks!r}")
+        rows, cols = auto_chunks(da_in.shape[:2], margin)
+        da_in = da_in.chunk({spatial[0]: rows, spatial[1]: cols, input_dim: -1})
+    elif chunks is not None:
+        unknown = set(chunks) - set(spatial)
+        if unknown:
+            raise InvalidArgumentError(
+                f"chunks names dims {sorted(map(str, unknown))} that are not spatial dims of "
+                f"the input {spatial}"
+            )
+        da_in = da_in.chunk({**dict(chunks), input_dim: -1})
+    lazy = da_in.chunks is not None
+
+    if spec.framework == "numpy":
+        flat = _apply_numpy_model(da_in, spec, input_dim, auxiliary or {}, lazy)
+    else:
+        plan = _plan(spec, tile, batch_size, device, torch_threads)
+        if lazy:
+            flat = xr.apply_ufunc(
+                functools.partial(_dask_torch, plan=plan),
+                da_in,
+                input_core_dims=[[input_dim]],
+                output_core_dims=[[OUTPUT_DIM]],
+                dask="allowed",
+                keep_attrs=True,
+            )
+        else:
+            flat = xr.apply_ufunc(
+                _predict_torch_block,
+                da_in,
+                input_core_dims=[[input_dim]],
+                output_core_dims=[[OUTPUT_DIM]],
+                kwargs={"plan": plan},
+                keep_attrs=True,
+            )
+    result = _split_outputs(flat, spec, output)
+    return result.transpose(*input_order, ...)
+
+
+def _apply_numpy_model(
+    da_in: xr.DataArray,
+    spec: ModelSpec,
+    input_dim: str,
+    auxiliary: Mapping[str, xr.DataArray],
+    lazy: bool,
+) -> xr.DataArray:
+    names = tuple(auxiliary)
+    aux = [a.astype(np.float64) for a in auxiliary.values()]
+    if lazy:
+        aux = [a.chunk({d: da_in.chunksizes.get(d, -1) for d in a.dims}) for a in aux]
+    return xr.apply_ufunc(
+        _predict_numpy_model,
+        da_in,
+        *aux,
+        input_core_dims=[[input_dim]] + [[] for _ in aux],
+        output_core_dims=[[OUTPUT_DIM]],
+        dask="parallelized",
+        output_dtypes=[np.float32],
+        dask_gufunc_kwargs={"output_sizes": {OUTPUT_DIM: spec.n_outputs}},
+        kwargs={"name": spec.name, "names": names},
+        keep_attrs=True,
+    )
+
+
+def _split_outputs(
+    flat: xr.DataArray, spec: ModelSpec, output: str | Sequence[str] | None
+) -> xr.Dataset | xr.DataArray:
+    wanted = [output] if isinstance(output, str) else list(output or [o.name for o in spec.outputs])
+    for name in wanted:
+        spec.output(name)  # validates
+    variables: dict[str, xr.DataArray] = {}
+    position = 0
+    for out in spec.outputs:
+        part = flat.isel({OUTPUT_DIM: slice(position, position + out.size)})
+        position += out.size
+        if out.name not in wanted:
+            continue
+        if out.dim:
+            part = part.rename({OUTPUT_DIM: out.dim}).assign_coords({out.dim: list(out.coords)})
+        else:
+            part = part.squeeze(OUTPUT_DIM, drop=True)
+        part.attrs = {"units": out.units, **out.attrs}
+        part.name = out.name
+        variables[out.name] = part
+    if isinstance(output, str):
+        return variables[output]
+    return xr.Dataset(variables)
+
+
+# ------------------------------------------------------------------------------------------
+# distributed
+# ------------------------------------------------------------------------------------------
+
+
+def model_preloader(
+    names: str | Sequence[str], device: Any = None, torch_threads: int | None = 1
+) -> Any:
+    """A ``distributed`` WorkerPlugin that loads models when each worker starts.
+
+    Parameters
+    ----------
+    names : str or sequence of str
+        Registered model names.
+    device : str, optional
+        Torch device (CUDA when the worker has it, else CPU).
+    torch_threads : int, optional
+        Torch threads of the worker process (1 by default: the worker's threads already run
+        one task per core).
+
+    Examples
+    --------
+    >>> client.register_plugin(xgpm.inference.model_preloader("drain"))  # doctest: +SKIP
+    """
+    from distributed.diagnostics.plugin import WorkerPlugin
+
+    class ModelPreloader(WorkerPlugin):
+        name = "xgpm-model-preloader"
+
+        def __init__(self, names: tuple[str, ...], device: Any, torch_threads: int | None):
+            self.names = names
+            self.device = device
+            self.torch_threads = torch_threads
+
+        def setup(self, worker: Any) -> None:
+            if self.torch_threads is not None:
+                with contextlib.suppress(ImportError):
+                    import torch
+
+                    torch.set_num_threads(self.torch_threads)
+            for name in self.names:
+                spec = models.card(name)
+                models.load(name, None if spec.framework == "numpy" else self.device)
+
+    names = (names,) if isinstance(names, str) else tuple(names)
+    for name in names:
+        models.card(name)  # fail early on unknown names
+    return ModelPreloader(names, None if device is None else str(device), torch_threads)

@@ -1,0 +1,599 @@
+"""The DRAIN U-Net: rain rate, probability of precipitation and quantiles from GMI images.
+
+DRAIN (Viltard et al. 2023, arXiv:2303.01220) treats the GMI 37 V/H and 89 V/H brightness
+temperatures like the colour channels of an image and trains a U-Net on DPR near-surface rain
+where the DPR swath lies inside the GMI swath. :class:`DrainUNet` follows that design (a U-Net
+on the 4 channels, or on all 13 GMI channels for the ``drain-13ch`` variant) and goes beyond it
+with three heads on the last decoder level:
+
+- ``surface_precip``: the conditional mean rain rate in mm/h, made non-negative by a softplus;
+- ``probability_of_precip``: the probability that rain >= 0.1 mm/h (a logit, squashed by a
+  sigmoid at inference);
+- ``surface_precip_quantile``: quantiles of rain (default 0.05, 0.25, 0.5, 0.75, 0.95) built as
+  cumulative sums of softplus increments, so they are non-negative and never cross.
+
+The width and depth are xgpm's choices (the paper's exact hyper-parameters are not public in a
+form we could copy): 3 poolings (divisibility 8, receptive margin 51 pixels) and 24 base
+channels give 1.09 M parameters (4.4 MB of float32 weights); a full GMI orbit runs in seconds
+on 2 CPU cores.
+
+Tiling needs to know how far an output pixel "sees": :func:`receptive_margin` computes the
+exact one-sided receptive margin of the architecture (in input pixels) by interval arithmetic
+through every convolution, pooling and transposed convolution. The network uses only local
+operations (convolutions, BatchNorm with running statistics in eval mode, max-pooling,
+transposed convolutions), so an output pixel depends on input pixels within that margin only.
+A per-image normalisation (GroupNorm, InstanceNorm) would break that and is deliberately absent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from xgpm.errors import InvalidArgumentError
+
+__all__ = [
+    "DrainUNet",
+    "TrainResult",
+    "drain_loss",
+    "pinball_loss",
+    "receptive_margin",
+    "train_drain",
+    "DEFAULT_QUANTILES",
+    "RAIN_THRESHOLD",
+]
+
+#: Quantiles predicted by default.
+DEFAULT_QUANTILES: tuple[float, ...] = (0.05, 0.25, 0.5, 0.75, 0.95)
+#: Rain / no-rain threshold (mm/h) of the probability-of-precipitation head (SatRain's).
+RAIN_THRESHOLD = 0.1
+
+
+def _conv_block(
+    in_channels: int, out_channels: int, n_convs: int, kernel_size: int
+) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for i in range(n_convs):
+        layers += [
+            nn.Conv2d(
+                in_channels if i == 0 else out_channels,
+                out_channels,
+                kernel_size,
+                padding=kernel_size // 2,
+                bias=False,  # followed by BatchNorm
+            ),
+            nn.BatchNorm2d(out_channels),
+            nn.ReLU(inplace=True),
+        ]
+    return nn.Sequential(*layers)
+
+
+class DrainUNet(nn.Module):
+    """U-Net with mean, probability-of-precipitation and non-crossing quantile heads.
+
+    Parameters
+    ----------
+    in_channels : int
+        Number of input channels (4 for DRAIN's 37V/37H/89V/89H, 13 for all GMI channels).
+    base_channels : int
+        Feature maps at the first level; doubled at each pooling, capped at ``max_channels``.
+    depth : int
+        Number of 2x2 max-poolings. Input height and width must be multiples of ``2**depth``
+        (see :attr:`divisibility`); the inference engine pads to it.
+    quantiles : sequence of float
+        Increasing probabilities in (0, 1) of the quantile head.
+    convs_per_block : int
+        Convolutions per level (2 in the original U-Net).
+    kernel_size : int
+        Odd convolution kernel size.
+    max_channels : int, optional
+        Cap on the feature maps per level (keeps deep levels small).
+    rain_threshold : float
+        Threshold (mm/h) of the probability-of-precipitation head; stored for the losses.
+
+    Notes
+    -----
+    ``forward`` returns the inference output, physical units, stacked on the channel axis:
+    ``[surface_precip (mm/h), probability_of_precip (0-1), quantile_1, ..., quantile_n (mm/h)]``.
+    ``heads`` returns the raw training outputs (mean in mm/h, probability logit, quantiles).
+    """
+
+    def __init__(
+        self,
+        in_channels: int = 4,
+        base_channels: int = 24,
+        depth: int = 3,
+        quantiles: Sequence[float] = DEFAULT_QUANTILES,
+        convs_per_block: int = 2,
+        kernel_size: int = 3,
+        max_channels: int | None = 256,
+        rain_threshold: float = RAIN_THRESHOLD,
+    ):
+        super().__init__()
+        quantiles = tuple(float(q) for q in quantiles)
+        if depth < 1 or in_channels < 1 or base_channels < 1 or convs_per_block < 1:
+            raise InvalidArgumentError(
+                "DrainUNet: depth, in_channels, base_channels and convs_per_block must be >= 1"
+            )
+        if kernel_size % 2 != 1:
+            raise InvalidArgumentError(f"DrainUNet: kernel_size must be odd, got {kernel_size}")
+        if (
+            not quantiles
+            or any(not 0.0 < q < 1.0 for q in quantiles)
+            or any(b <= a for a, b in zip(quantiles[:-1], quantiles[1:], strict=True))
+        ):
+            raise InvalidArgumentError(
+                f"DrainUNet: quantiles must be strictly increasing in (0, 1), got {quantiles}"
+            )
+        self.in_channels = in_channels
+        self.depth = depth
+        self.quantiles = quantiles
+        self.convs_per_block = convs_per_block
+        self.kernel_size = kernel_size
+        self.rain_threshold = float(rain_threshold)
+
+        cap = max_channels or 10**9
+        widths = [min(base_channels * 2**level, cap) for level in range(depth + 1)]
+        self.encoders = nn.ModuleList(
+            _conv_block(
+                in_channels if level == 0 else widths[level - 1],
+                widths[level],
+                convs_per_block,
+                kernel_size,
+            )
+            for level in range(depth)
+        )
+        self.pool = nn.MaxPool2d(2)
+        self.bottleneck = _conv_block(
+            widths[depth - 1], widths[depth], convs_per_block, kernel_size
+        )
+        # Decoder lists run from the deepest level (depth - 1) up to level 0.
+        self.upsamples = nn.ModuleList(
+            nn.ConvTranspose2d(widths[level + 1], widths[level], 2, stride=2)
+            for level in reversed(range(depth))
+        )
+        self.decoders = nn.ModuleList(
+            _conv_block(2 * widths[level], widths[level], convs_per_block, kernel_size)
+            for level in reversed(range(depth))
+        )
+        self.head = nn.Conv2d(widths[0], 2 + len(quantiles), 1)
+
+    # -- geometry --------------------------------------------------------------------------
+    @property
+    def divisibility(self) -> int:
+        """Height and width of the input must be multiples of this (``2**depth``)."""
+        return 2**self.depth
+
+    @property
+    def receptive_margin(self) -> int:
+        """One-sided receptive margin in input pixels (see :func:`receptive_margin`)."""
+        return receptive_margin(self.depth, self.convs_per_block, self.kernel_size)
+
+    @property
+    def n_outputs(self) -> int:
+        """Channels of :meth:`forward`'s output: mean, probability, then the quantiles."""
+        return 2 + len(self.quantiles)
+
+    # -- forward -----------------------------------------------------------------------------
+    def _features(self, x: torch.Tensor) -> torch.Tensor:
+        height, width = x.shape[-2:]
+        if height % self.divisibility or width % self.divisibility:
+            raise InvalidArgumentError(
+                f"DrainUNet input is {height} x {width}: both must be multiples of "
+                f"{self.divisibility} (2**depth); pad first (xgpm.inference does it for you)"
+            )
+        skips = []
+        for encoder in self.encoders:
+            x = encoder(x)
+            skips.append(x)
+            x = self.pool(x)
+        x = self.bottleneck(x)
+        decoder_levels = zip(self.upsamples, self.decoders, reversed(skips), strict=True)
+        for upsample, decoder, skip in decoder_levels:
+            x = decoder(torch.cat([skip, upsample(x)], dim=1))
+        return self.head(x)
+
+    def heads(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Training outputs of a normalised batch ``(B, C, H, W)``.
+
+        Returns
+        -------
+        dict
+            ``mean`` (B, H, W) rain in mm/h (>= 0), ``pop_logit`` (B, H, W) the logit of
+            P(rain >= ``rain_threshold``), ``quantiles`` (B, Q, H, W) in mm/h, non-decreasing
+            along Q.
+        """
+        raw = self._features(x)
+        mean = F.softplus(raw[:, 0])
+        pop_logit = raw[:, 1]
+        # Non-crossing by construction: q_k = softplus(r_0) + ... + softplus(r_k).
+        quantiles = torch.cumsum(F.softplus(raw[:, 2:]), dim=1)
+        return {"mean": mean, "pop_logit": pop_logit, "quantiles": quantiles}
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Inference output ``(B, 2 + Q, H, W)``: mean (mm/h), probability, quantiles (mm/h)."""
+        out = self.heads(x)
+        return torch.cat(
+            [out["mean"][:, None], torch.sigmoid(out["pop_logit"])[:, None], out["quantiles"]],
+            dim=1,
+        )
+
+
+def receptive_margin(depth: int, convs_per_block: int = 2, kernel_size: int = 3) -> int:
+    """Exact one-sided receptive margin (input pixels) of a :class:`DrainUNet` geometry.
+
+    The output at pixel ``x`` depends on input pixels ``[x - m, x + m]`` only, whatever the
+    position of ``x`` relative to the pooling grid. Computed by propagating the interval of
+    dependence backwards through every layer (``convs_per_block`` convolutions of
+    ``kernel_size`` per block, 2x2 max-pooling, 2x2 stride-2 transposed convolution) for each
+    of the ``2**depth`` grid phases.
+
+    Parameters
+    ----------
+    depth, convs_per_block, kernel_size : int
+        The architecture's geometry (as in :class:`DrainUNet`).
+
+    Returns
+    -------
+    int
+        The margin ``m``.
+    """
+    grow = convs_per_block * (kernel_size // 2)  # a block widens an interval by this, each side
+
+    def encoder_output(level: int, lo: int, hi: int) -> tuple[int, int]:
+        lo, hi = lo - grow, hi + grow  # the encoder block at `level`
+        if level == 0:
+            return lo, hi
+        return encoder_output(level - 1, 2 * lo, 2 * hi + 1)  # max-pool from level - 1
+
+    def decoder_output(level: int, lo: int, hi: int) -> tuple[int, int]:
+        lo, hi = lo - grow, hi + grow  # the decoder (or bottleneck) block at `level`
+        if level == depth:  # bottleneck: input is the pooled last encoder output
+            return encoder_output(depth - 1, 2 * lo, 2 * hi + 1)
+        skip = encoder_output(level, lo, hi)
+        deep = decoder_output(level + 1, lo // 2, hi // 2)  # transposed conv: x <- x // 2
+        return min(skip[0], deep[0]), max(skip[1], deep[1])
+
+    margin = 0
+    for x in range(2**depth):
+        lo, hi = decoder_output(0, x, x)
+        margin = max(margin, x - lo, hi - x)
+    return margin
+
+
+# ------------------------------------------------------------------------------------------
+# losses
+# ------------------------------------------------------------------------------------------
+
+
+def pinball_loss(
+    quantiles: torch.Tensor, target: torch.Tensor, probabilities: Sequence[float]
+) -> torch.Tensor:
+    """Mean pinball (quantile) loss.
+
+    Parameters
+    ----------
+    quantiles : Tensor (N, Q)
+        Predicted quantiles.
+    target : Tensor (N,)
+        Observed values.
+    probabilities : sequence of float
+        The Q probabilities tau.
+
+    Returns
+    -------
+    Tensor
+        ``mean over N and Q of max(tau (y - q), (tau - 1) (y - q))``.
+    """
+    tau = torch.as_tensor(probabilities, dtype=quantiles.dtype, device=quantiles.device)
+    diff = target[:, None] - quantiles
+    return torch.maximum(tau * diff, (tau - 1.0) * diff).mean()
+
+
+def drain_loss(
+    outputs: Mapping[str, torch.Tensor],
+    target: torch.Tensor,
+    *,
+    quantiles: Sequence[float],
+    rain_threshold: float = RAIN_THRESHOLD,
+    mean_loss: str = "mse",
+    huber_delta: float = 5.0,
+    weights: tuple[float, float, float] = (1.0, 1.0, 1.0),
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """Loss of the three heads where the radar saw (finite ``target``).
+
+    Parameters
+    ----------
+    outputs : mapping
+        :meth:`DrainUNet.heads` output.
+    target : Tensor (B, H, W)
+        Reference rain (mm/h); NaN where the radar did not see (outside the DPR swath).
+    quantiles : sequence of float
+        Probabilities of the quantile head.
+    rain_threshold : float
+        Rain / no-rain threshold (mm/h) of the probability head.
+    mean_loss : {"mse", "huber"}
+        Loss of the mean head (MSE targets the conditional mean; Huber is more robust).
+    huber_delta : float
+        Huber transition (mm/h).
+    weights : (float, float, float)
+        Weights of the mean, probability (BCE) and quantile (pinball) terms.
+
+    Returns
+    -------
+    loss : Tensor
+        Weighted sum (0 if no target pixel is finite).
+    parts : dict
+        The three terms as floats (``mean``, ``pop``, ``quantile``).
+    """
+    seen = torch.isfinite(target)
+    if not bool(seen.any()):
+        zero = outputs["mean"].sum() * 0.0
+        return zero, {"mean": 0.0, "pop": 0.0, "quantile": 0.0}
+    truth = target[seen]
+    mean = outputs["mean"][seen]
+    if mean_loss == "mse":
+        loss_mean = F.mse_loss(mean, truth)
+    elif mean_loss == "huber":
+        loss_mean = F.huber_loss(mean, truth, delta=huber_delta)
+    else:
+        raise InvalidArgumentError(f"mean_loss must be 'mse' or 'huber', got {mean_loss!r}")
+    loss_pop = F.binary_cross_entropy_with_logits(
+        outputs["pop_logit"][seen], (truth >= rain_threshold).to(truth.dtype)
+    )
+    predicted_quantiles = outputs["quantiles"].permute(0, 2, 3, 1)[seen]  # (N, Q)
+    loss_quantile = pinball_loss(predicted_quantiles, truth, quantiles)
+    w_mean, w_pop, w_quantile = weights
+    total = w_mean * loss_mean + w_pop * loss_pop + w_quantile * loss_quantile
+    parts = {
+        "mean": float(loss_mean.detach()),
+        "pop": float(loss_pop.detach()),
+        "quantile": float(loss_quantile.detach()),
+    }
+    return total, parts
+
+
+# ------------------------------------------------------------------------------------------
+# training
+# ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train_drain` returns.
+
+    Attributes
+    ----------
+    model : DrainUNet
+        The trained network, in eval mode, on the CPU.
+    normalisation : dict
+        ``{"mean": [...], "std": [...]}`` per input channel, to store in the model card.
+    history : list of dict
+        One entry per epoch: ``epoch``, ``loss`` (mean over batches), ``mean``, ``pop``,
+        ``quantile`` (the mean terms), ``steps``.
+    """
+
+    model: DrainUNet
+    normalisation: dict[str, list[float]]
+    history: list[dict[str, float]] = field(default_factory=list)
+
+    def card_updates(self) -> dict[str, Any]:
+        """Card fields to pass to :func:`xgpm.models.save`."""
+        return {"inputs": {"normalisation": self.normalisation}}
+
+
+class _ArrayPairs(torch.utils.data.Dataset):
+    def __init__(self, tb: np.ndarray, rain: np.ndarray):
+        self.tb = torch.as_tensor(np.asarray(tb, dtype=np.float32))
+        self.rain = torch.as_tensor(np.asarray(rain, dtype=np.float32))
+
+    def __len__(self) -> int:
+        return self.tb.shape[0]
+
+    def __getitem__(self, index: int):
+        return self.tb[index], self.rain[index]
+
+
+def _as_loader(data: Any, batch_size: int, seed: int) -> tuple[Any, tuple | None]:
+    """A DataLoader of (tb (B, C, H, W), rain (B, H, W)), and the arrays when given arrays."""
+    if isinstance(data, torch.utils.data.DataLoader):
+        return data, None
+    if isinstance(data, torch.utils.data.Dataset):
+        generator = torch.Generator().manual_seed(seed)
+        return torch.utils.data.DataLoader(
+            data, batch_size=batch_size, shuffle=True, generator=generator
+        ), None
+    if isinstance(data, tuple | list) and len(data) == 2:
+        tb, rain = (np.asarray(a, dtype=np.float32) for a in data)
+        if tb.ndim != 4 or rain.ndim != 3 or tb.shape[:1] + tb.shape[2:] != rain.shape:
+            raise InvalidArgumentError(
+                "train_drain: data=(tb, rain) needs tb of shape (N, C, H, W) and rain of shape "
+                f"(N, H, W); got {tb.shape} and {rain.shape}"
+            )
+        generator = torch.Generator().manual_seed(seed)
+        loader = torch.utils.data.DataLoader(
+            _ArrayPairs(tb, rain), batch_size=batch_size, shuffle=True, generator=generator
+        )
+        return loader, (tb, rain)
+    raise InvalidArgumentError(
+        "train_drain: data must be a (tb, rain) pair of arrays, a torch Dataset or a DataLoader "
+        f"yielding (tb, rain) batches; got {type(data).__name__}"
+    )
+
+
+def _channel_stats(batches: Iterable[tuple[Any, Any]], max_batches: int = 50) -> dict:
+    total = total_sq = count = None
+    for i, (tb, _) in enumerate(batches):
+        if i >= max_batches:
+            break
+        tb = torch.as_tensor(tb, dtype=torch.float64).transpose(0, 1).reshape(tb.shape[1], -1)
+        finite = torch.isfinite(tb)
+        values = torch.where(finite, tb, torch.zeros_like(tb))
+        s, s2, n = values.sum(1), (values**2).sum(1), finite.sum(1)
+        total = s if total is None else total + s
+        total_sq = s2 if total_sq is None else total_sq + s2
+        count = n if count is None else count + n
+    if count is None or bool((count == 0).any()):
+        raise InvalidArgumentError("train_drain: a channel has no finite brightness temperature")
+    mean = total / count
+    std = torch.sqrt(torch.clamp(total_sq / count - mean**2, min=1e-12))
+    return {"mean": mean.tolist(), "std": std.tolist()}
+
+
+def _pad_to(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, int, int]:
+    height, width = x.shape[-2:]
+    pad_h, pad_w = (-height) % multiple, (-width) % multiple
+    if pad_h or pad_w:
+        x = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
+    return x, height, width
+
+
+def train_drain(
+    data: Any,
+    *,
+    model: DrainUNet | None = None,
+    model_kwargs: Mapping[str, Any] | None = None,
+    normalisation: Mapping[str, Sequence[float]] | None = None,
+    epochs: int = 10,
+    batch_size: int = 8,
+    learning_rate: float = 1e-3,
+    weight_decay: float = 0.0,
+    mean_loss: str = "mse",
+    loss_weights: tuple[float, float, float] = (1.0, 1.0, 1.0),
+    device: str | torch.device | None = None,
+    seed: int = 0,
+    progress: bool = True,
+    callback: Callable[[dict[str, float]], None] | None = None,
+) -> TrainResult:
+    """Train a :class:`DrainUNet` on (brightness temperature, reference rain) scenes.
+
+    Parameters
+    ----------
+    data : (tb, rain) arrays, torch Dataset or DataLoader
+        ``tb`` (N, C, H, W) brightness temperatures in K (NaN allowed: filled with the channel
+        mean), ``rain`` (N, H, W) reference rain in mm/h, NaN where the radar did not see.
+        A Dataset/DataLoader yields such pairs (per sample or per batch).
+    model : DrainUNet, optional
+        Network to train further; a new one from ``model_kwargs`` otherwise.
+    model_kwargs : mapping, optional
+        :class:`DrainUNet` arguments (``in_channels`` defaults to C).
+    normalisation : mapping, optional
+        ``{"mean": [...], "std": [...]}`` per channel; computed from ``data`` if not given.
+    epochs, batch_size, learning_rate, weight_decay : training settings (Adam optimiser).
+    mean_loss : {"mse", "huber"}
+        Loss of the mean head.
+    loss_weights : (float, float, float)
+        Weights of the mean, probability and quantile terms.
+    device : str or torch.device, optional
+        ``"cuda"`` when available, else ``"cpu"``.
+    seed : int
+        Seed of the initialisation and of the batch order.
+    progress : bool
+        Show a tqdm progress bar over the training steps.
+    callback : callable, optional
+        Called with each epoch's history entry.
+
+    Returns
+    -------
+    TrainResult
+        The model (eval mode, on CPU), the normalisation and the per-epoch losses. Save it with
+        ``xgpm.models.save(name, result.model, result.card_updates())``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> tb = rng.normal(250, 20, (4, 4, 16, 16)).astype("float32")
+    >>> rain = np.clip(270 - tb[:, 2], 0, None) / 10
+    >>> result = train_drain((tb, rain), model_kwargs={"base_channels": 4, "depth": 2},
+    ...                      epochs=2, progress=False)
+    >>> len(result.history)
+    2
+    """
+    from tqdm.auto import tqdm
+
+    torch.manual_seed(seed)
+    if device is None:
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    device = torch.device(device)
+    loader, arrays = _as_loader(data, batch_size, seed)
+    if normalisation is None:
+        normalisation = _channel_stats(loader)
+    mean = torch.as_tensor(normalisation["mean"], dtype=torch.float32, device=device)
+    std = torch.as_tensor(normalisation["std"], dtype=torch.float32, device=device)
+    if model is None:
+        kwargs = dict(model_kwargs or {})
+        kwargs.setdefault("in_channels", int(mean.numel()))
+        model = DrainUNet(**kwargs)
+    if model.in_channels != mean.numel():
+        raise InvalidArgumentError(
+            f"train_drain: the model takes {model.in_channels} channels but the normalisation "
+            f"has {mean.numel()}"
+        )
+    model = model.to(device)
+    optimiser = torch.optim.Adam(model.parameters(), lr=learning_rate, weight_decay=weight_decay)
+    history: list[dict[str, float]] = []
+    try:
+        n_steps = epochs * len(loader)
+    except TypeError:  # an iterable-style loader has no length
+        n_steps = None
+    with tqdm(total=n_steps, desc="train_drain", unit="step", disable=not progress) as bar:
+        for epoch in range(epochs):
+            model.train()
+            sums = {"loss": 0.0, "mean": 0.0, "pop": 0.0, "quantile": 0.0}
+            steps = 0
+            for tb, rain in loader:
+                tb = torch.as_tensor(tb, dtype=torch.float32, device=device)
+                rain = torch.as_tensor(rain, dtype=torch.float32, device=device)
+                x = (tb - mean[:, None, None]) / std[:, None, None]
+                x = torch.nan_to_num(x, nan=0.0)  # NaN TB -> channel mean
+                x, height, width = _pad_to(x, model.divisibility)
+                outputs = {
+                    key: value[..., :height, :width] for key, value in model.heads(x).items()
+                }
+                loss, parts = drain_loss(
+                    outputs,
+                    rain,
+                    quantiles=model.quantiles,
+                    rain_threshold=model.rain_threshold,
+                    mean_loss=mean_loss,
+                    weights=loss_weights,
+                )
+                optimiser.zero_grad()
+                loss.backward()
+                optimiser.step()
+                steps += 1
+                sums["loss"] += float(loss.detach())
+                for key, value in parts.items():
+                    sums[key] += value
+                bar.update(1)
+                bar.set_postfix(epoch=epoch, loss=f"{float(loss.detach()):.4g}")
+            entry = {key: value / max(steps, 1) for key, value in sums.items()}
+            entry.update(epoch=epoch, steps=steps)
+            history.append(entry)
+            if callback is not None:
+                callback(entry)
+    model = model.to("cpu").eval()
+    clean = {
+        "mean": [float(v) for v in normalisation["mean"]],
+        "std": [float(v) for v in normalisation["std"]],
+    }
+    del arrays
+    return TrainResult(model=model, normalisation=clean, history=history)
+
+
+def count_parameters(module: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in module.parameters() if p.requires_grad)
+
+
+def approx_weights_megabytes(module: nn.Module) -> float:
+    """Size of the float32 state dict in MB (parameters and buffers)."""
+    n = sum(t.numel() for t in module.state_dict().values())
+    return n * 4 / 1e6 if n else 0.0

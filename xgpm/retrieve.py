@@ -1,0 +1,168 @@
+"""Rain retrieval on a GMI swath: ``xgpm.retrieve.rainrate`` (``ds.gpm.rainrate()``).
+
+A thin layer over :func:`xgpm.inference.apply_model`: it picks the brightness temperatures,
+checks that they are the model's sensor and channels, selects the requested quantiles and adds
+provenance attributes (model, version, the card's training-data statement, input sensor, xgpm
+version).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from xgpm import models
+from xgpm.errors import InvalidArgumentError
+from xgpm.inference import _input_sensor, apply_model
+
+__all__ = ["rainrate"]
+
+QUANTILE_OUTPUT = "surface_precip_quantile"
+
+
+def rainrate(
+    ds: xr.Dataset | xr.DataArray,
+    model: str = "drain",
+    quantiles: Sequence[float] | None = (0.05, 0.5, 0.95),
+    chunks: Mapping[Hashable, int] | str | None = None,
+    *,
+    variable: str = "Tc",
+    device: Any = None,
+    tile: Sequence[int] | int | None = None,
+    batch_size: int = 4,
+    surface_type: xr.DataArray | str | None = None,
+) -> xr.Dataset:
+    """Retrieve surface rain from GMI brightness temperatures.
+
+    Parameters
+    ----------
+    ds : Dataset or DataArray
+        A 1C GMI swath (``Tc`` with dims ``cross_track``, ``along_track``, ``pmw_frequency``),
+        e.g. from :func:`xgpm.open_granule`, or the ``Tc`` DataArray itself. Other sensors must
+        be converted first with ``ds.gpm.to_gmi()``.
+    model : str
+        Registered model (``"drain"``, ``"drain-13ch"``, ``"brain"``; see
+        :func:`xgpm.models.list`).
+    quantiles : sequence of float or None
+        Quantile probabilities to return, among the model's (its card lists them); None: all
+        of them; an empty sequence: no quantile variable.
+    chunks : mapping, "auto" or None
+        Dask chunks of ``cross_track``/``along_track`` (see :func:`xgpm.inference.apply_model`).
+        None keeps the input's (a NumPy-backed input is computed at once).
+    variable : str
+        Brightness temperature variable of a Dataset.
+    device : str, optional
+        Torch device; CUDA when available, else CPU.
+    tile : int or (int, int), optional
+        Core size of the tiles run inside each dask block (bounds memory).
+    batch_size : int
+        Tiles per forward pass.
+    surface_type : DataArray or str, optional
+        Per-pixel surface class for models whose card lists it as an auxiliary input (BRAIN's
+        stratified database); a variable name of ``ds``; by default ``ds["surface_type"]`` when
+        present.
+
+    Returns
+    -------
+    Dataset
+        ``surface_precip`` (mm/h), ``probability_of_precip`` (0-1) and
+        ``surface_precip_quantile`` (mm/h, dim ``quantile``) on the input swath (same dims and
+        coordinates), float32, NaN where an input channel is NaN; lazy for dask input. Attributes
+        record the model, its version, its training data, the input sensor and xgpm's version.
+
+    Raises
+    ------
+    MissingChannelsError
+        The input lacks the model's channels, or comes from another sensor (the message names
+        the channels and points to ``ds.gpm.to_gmi()``).
+    ModelNotFoundError
+        Unknown model, or no trained weights yet (says how to train them).
+
+    Examples
+    --------
+    >>> ds = xgpm.open_granule("1C.GPM.GMI....HDF5")  # doctest: +SKIP
+    >>> rain = xgpm.retrieve.rainrate(ds, quantiles=(0.1, 0.9))  # doctest: +SKIP
+    >>> rain.surface_precip.plot()  # doctest: +SKIP
+    """
+    import xgpm
+
+    spec = models.card(model)
+    if isinstance(ds, xr.Dataset):
+        if variable not in ds:
+            raise InvalidArgumentError(
+                f"rainrate: the Dataset has no {variable!r} variable (brightness temperatures); "
+                f"it has {sorted(map(str, ds.data_vars))}. Pass variable=<name>"
+            )
+        tb = ds[variable]
+        attrs = {**ds.attrs, **tb.attrs}
+        tb = tb.assign_attrs(attrs)
+    elif isinstance(ds, xr.DataArray):
+        tb = ds
+    else:
+        raise InvalidArgumentError(
+            f"rainrate needs an xarray Dataset or DataArray, got {type(ds).__name__}"
+        )
+
+    wanted = [o.name for o in spec.outputs]
+    selected_quantiles = _select_quantiles(spec, quantiles)
+    if selected_quantiles is not None and len(selected_quantiles) == 0:
+        wanted = [n for n in wanted if n != QUANTILE_OUTPUT]
+
+    auxiliary = {}
+    if "surface_type" in (spec.raw.get("inputs", {}).get("auxiliary") or []):
+        if isinstance(surface_type, str):
+            surface_type = ds[surface_type]
+        elif surface_type is None and isinstance(ds, xr.Dataset) and "surface_type" in ds:
+            surface_type = ds["surface_type"]
+        if surface_type is not None:
+            auxiliary["surface_type"] = surface_type
+
+    result = apply_model(
+        tb,
+        spec,
+        output=wanted,
+        tile=tile,
+        batch_size=batch_size,
+        device=device,
+        chunks=chunks,
+        auxiliary=auxiliary,
+    )
+    if QUANTILE_OUTPUT in result and selected_quantiles:
+        result = result.sel(quantile=list(selected_quantiles))
+    result.attrs = {
+        "title": f"surface precipitation retrieved by xgpm model {spec.name!r}",
+        "model": spec.name,
+        "model_version": spec.version,
+        "model_training_data": spec.training_data,
+        "model_inputs": " ".join(spec.input_channels),
+        "input_sensor": _input_sensor(tb) or spec.sensor,
+        "input_product": str(tb.attrs.get("gpm_api_product", "")),
+        "input_file": str(tb.attrs.get("FileName", "")),
+        "xgpm_version": xgpm.__version__,
+    }
+    return result
+
+
+def _select_quantiles(spec: models.ModelSpec, quantiles: Sequence[float] | None):
+    """The card's quantile values matching ``quantiles`` (None: all)."""
+    names = [o.name for o in spec.outputs]
+    if QUANTILE_OUTPUT not in names:
+        if quantiles:
+            raise InvalidArgumentError(f"model {spec.name!r} has no quantile output")
+        return ()
+    available = np.asarray(spec.output(QUANTILE_OUTPUT).coords, dtype=float)
+    if quantiles is None:
+        return None
+    chosen = []
+    for q in np.atleast_1d(np.asarray(quantiles, dtype=float)):
+        match = np.flatnonzero(np.isclose(available, q, rtol=0, atol=1e-9))
+        if match.size == 0:
+            raise InvalidArgumentError(
+                f"model {spec.name!r} predicts the quantiles {available.tolist()}; {q} is not "
+                "one of them (pass a subset, or quantiles=None for all)"
+            )
+        chosen.append(float(available[match[0]]))
+    return tuple(chosen)
