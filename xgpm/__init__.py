@@ -31,6 +31,8 @@ _LAZY: dict[str, str] = {
     "models": "xgpm.models",
     "inference": "xgpm.inference",
     "reference": "xgpm.reference",
+    "simulate": "xgpm.simulate",
+    "open_radar_composite": "xgpm.io.odim",
     "verify": "xgpm.verify",
     "score": "xgpm.verify",
 }

@@ -1,0 +1,401 @@
+"""Physics of the constellation simulator: truth scenes and the microwave forward model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from xgpm import sensors
+from xgpm.errors import InvalidArgumentError, MissingVariableError, XGPMError
+from xgpm.simulate import brightness_temperature, brightness_temperatures, truth_scene
+from xgpm.simulate.scenes import REGIMES
+
+RES_KM = 4.0  # coarser random engine than the default 2 km keeps the tests fast
+
+
+def column(n: int, **fields) -> xr.Dataset:
+    """A scene of ``n`` independent columns (dim ``x``); defaults are a clear mid-latitude sky."""
+    base = {
+        "surface_precip": 0.0,
+        "precip_type": 0,
+        "rain_water_path": 0.0,
+        "cloud_liquid_path": 0.0,
+        "ice_water_path": 0.0,
+        "total_column_water_vapor": 20.0,
+        "skin_temperature": 290.0,
+        "t2m": 289.0,
+        "wind_speed": 7.0,
+        "surface_type": 0,
+        "land_fraction": 0.0,
+    }
+    base.update(fields)
+    return xr.Dataset(
+        {k: ("x", np.broadcast_to(np.asarray(v, float), (n,))) for k, v in base.items()}
+    )
+
+
+def rain_columns(rates, *, land: bool) -> xr.Dataset:
+    """Columns whose hydrometeors follow the rain rate as in truth scenes (H0 = 3.5 km)."""
+    rates = np.asarray(rates, float)
+    convective = rates >= 8
+    return column(
+        rates.size,
+        surface_precip=rates,
+        precip_type=np.where(convective, 2, np.where(rates > 0, 1, 0)),
+        rain_water_path=0.072 * rates**0.88 * 3.5,
+        cloud_liquid_path=np.where(rates > 0, 0.12 + 0.08 * np.sqrt(rates), 0.0),
+        ice_water_path=np.where(
+            convective, 0.12 * rates**1.1, np.where(rates > 0, 0.06 * rates**0.9, 0)
+        ),
+        total_column_water_vapor=40.0,
+        skin_temperature=300.0,
+        t2m=299.0,
+        surface_type=1 if land else 0,
+        land_fraction=1.0 if land else 0.0,
+    )
+
+
+@pytest.fixture(scope="module")
+def gulf_scene() -> xr.Dataset:
+    # Gulf of Mexico and its coast in summer: ocean, coast and land, rain likely.
+    lat = np.arange(27.0, 31.0, 0.04)
+    lon = np.arange(-92.0, -86.0, 0.04)
+    times = np.array(["2019-07-10T18:00", "2019-07-10T18:30", "2019-07-11T18:00"], "datetime64[ns]")
+    return truth_scene(lat, lon, times, seed=7, resolution_km=RES_KM)
+
+
+# ------------------------------------------------------------------------------- forward model
+def test_ocean_19h_warms_with_rain_then_saturates():
+    rates = np.array([0.0, 0.5, 1.0, 2.0, 5.0, 10.0, 15.0, 20.0])
+    tb = brightness_temperature(rain_columns(rates, land=False), 18.7, "H", 52.8).values
+    assert np.all(np.diff(tb[:6]) > 0), tb  # monotone over the light-to-moderate range
+    light_slope = (tb[2] - tb[0]) / 1.0
+    heavy_slope = (tb[7] - tb[5]) / 10.0
+    assert 8.0 <= light_slope <= 40.0
+    assert heavy_slope < 0.5 * light_slope  # flattening
+    assert 235.0 <= tb[6] <= 280.0  # saturation level
+    # 37 GHz saturates at a few mm/h: its maximum comes at a lower rate than 19 GHz's.
+    tb37 = brightness_temperature(rain_columns(rates, land=False), 36.64, "H", 52.8).values
+    assert rates[np.argmax(tb37)] < rates[np.argmax(tb)]
+
+
+def test_clear_ocean_signatures_match_published_ranges():
+    scene = column(1)
+    expected = {
+        ("10.65", "H"): (85, 95),
+        ("10.65", "V"): (155, 167),
+        ("18.7", "H"): (108, 130),
+        ("18.7", "V"): (178, 190),
+        ("23.8", "V"): (195, 220),
+        ("36.64", "H"): (138, 160),
+        ("36.64", "V"): (200, 215),
+        ("89.0", "H"): (200, 240),
+        ("89.0", "V"): (240, 265),
+    }
+    for (freq, pol), (lo, hi) in expected.items():
+        tb = float(brightness_temperature(scene, float(freq), pol, 52.8)[0])
+        assert lo <= tb <= hi, (freq, pol, tb)
+
+
+def test_deep_convection_over_land_depresses_pct89():
+    iwp = np.array([0.0, 0.5, 1.5, 4.0, 8.0])
+    scene = column(
+        iwp.size,
+        ice_water_path=iwp,
+        precip_type=np.where(iwp > 1, 2, 1),
+        surface_type=1,
+        land_fraction=1.0,
+        surface_precip=5 * iwp,
+        t2m=300,
+        skin_temperature=302,
+    )
+    v = brightness_temperature(scene, 89.0, "V", 52.8).values
+    h = brightness_temperature(scene, 89.0, "H", 52.8).values
+    pct = 1.7 * v - 0.7 * h
+    assert pct[0] > 265  # warm, weakly polarised land
+    assert v[0] - h[0] < 10
+    assert np.all(np.diff(pct) < 0)
+    assert pct[2] < 250
+    assert v[-1] < 150
+    tb166 = brightness_temperature(scene, 166.5, "V", 49.19).values
+    assert tb166[-1] < 150
+    # Scattering is weak at 19 GHz and strong at 89 GHz.
+    tb19 = brightness_temperature(scene, 18.7, "V", 52.8).values
+    assert (tb19[0] - tb19[2]) < 0.3 * (v[0] - v[2])
+
+
+def test_183_ghz_sounding_channels_peak_at_different_heights():
+    moist = column(1, total_column_water_vapor=45.0, skin_temperature=300, t2m=299)
+    tb = {
+        off: float(brightness_temperature(moist, 183.31, "V", 49.19, offset_ghz=off)[0])
+        for off in (1.0, 3.0, 7.0)
+    }
+    assert tb[1.0] < tb[3.0] < tb[7.0]
+    # In very dry air 183 +/- 7 sees down to the surface (close to the skin temperature).
+    dry = column(
+        1,
+        total_column_water_vapor=1.5,
+        skin_temperature=260,
+        t2m=259,
+        surface_type=1,
+        land_fraction=1.0,
+    )
+    tb7_dry = float(brightness_temperature(dry, 183.31, "V", 49.19, offset_ghz=7.0)[0])
+    assert tb7_dry > 235
+
+
+def test_water_vapour_line_is_physical_22_vs_23_ghz():
+    tcwv = np.linspace(5, 60, 12)
+    scene = column(tcwv.size, total_column_water_vapor=tcwv)
+    tb22 = brightness_temperature(scene, 22.235, "V", 53.1).values
+    tb23 = brightness_temperature(scene, 23.8, "V", 53.1).values
+    diff = tb22 - tb23
+    # Closer to the line centre: more emission over the cold ocean once there is some vapour
+    # (in very dry air the lower frequency's lower sea emissivity wins), growing with the vapour.
+    assert np.all(diff[tcwv >= 15] > 0)
+    assert diff[tcwv >= 40].min() > diff[0] + 3.0
+    assert np.all(np.diff(tb22) > 0)
+
+
+def test_ssmis_and_gmi_differ_physically_not_by_a_constant(gulf_scene):
+    scene = gulf_scene.isel(time=0)
+    gmi = brightness_temperatures(scene, sensors.get("GMI").channels)
+    ssmis = brightness_temperatures(scene, sensors.get("SSMIS-F17").channels)
+    ocean = (scene.surface_type == 0).values
+    assert ocean.sum() > 100
+    diff = (ssmis.sel(pmw_frequency="22V") - gmi.sel(pmw_frequency="23V")).values[ocean]
+    assert np.all(diff > 0)
+    assert diff.std() > 0.5
+    # Over clear ocean the gap follows the water vapour (cloud and rain blur it elsewhere).
+    clear = ((scene.surface_precip == 0) & (scene.cloud_liquid_path < 0.05)).values[ocean]
+    assert clear.sum() > 50
+    tcwv = scene.total_column_water_vapor.values[ocean]
+    assert np.corrcoef(diff[clear], tcwv[clear])[0, 1] > 0.7
+    # 150 GHz is further from the 183 GHz line than 166 GHz: warmer in moist air over ocean,
+    # scattering differs in rain: again a scene-dependent gap.
+    gap = (ssmis.sel(pmw_frequency="150H") - gmi.sel(pmw_frequency="165H")).values
+    assert gap.std() > 0.5
+    # 91.655 vs 89 GHz: close frequencies, a small mean difference.
+    near = (ssmis.sel(pmw_frequency="91V") - gmi.sel(pmw_frequency="89V")).values
+    assert abs(float(np.mean(near))) < 5
+
+
+def test_quasi_polarisation_mixes_v_and_h():
+    scene = column(1)
+    v = float(brightness_temperature(scene, 23.8, "V", 40.0)[0])
+    h = float(brightness_temperature(scene, 23.8, "H", 40.0)[0])
+    qv = float(brightness_temperature(scene, 23.8, "QV", 40.0, scan_angle_deg=35.0)[0])
+    qh = float(brightness_temperature(scene, 23.8, "QH", 40.0, scan_angle_deg=35.0)[0])
+    c2 = np.cos(np.deg2rad(35.0)) ** 2
+    assert qv == pytest.approx(v * c2 + h * (1 - c2), abs=0.01)
+    assert qh == pytest.approx(v * (1 - c2) + h * c2, abs=0.01)
+    # At nadir V and H coincide.
+    assert float(brightness_temperature(scene, 23.8, "QV", 0.0)[0]) == pytest.approx(
+        float(brightness_temperature(scene, 23.8, "QH", 0.0)[0]), abs=0.01
+    )
+
+
+def test_incidence_array_broadcasts(gulf_scene):
+    scene = gulf_scene.isel(time=0)
+    angles = xr.DataArray(np.linspace(30, 60, scene.sizes["lon"]), dims="lon")
+    tb = brightness_temperature(scene, 18.7, "H", angles)
+    assert tb.dims == scene.surface_precip.dims
+    ocean = scene.surface_type.values == 0
+    clear_ocean = ocean & (scene.surface_precip.values == 0)
+    # H-pol sea emissivity falls as the incidence angle grows: clear-ocean 19H cools.
+    row, cols = np.nonzero(clear_ocean)
+    assert np.corrcoef(angles.values[cols], tb.values[row, cols])[0, 1] < -0.5
+
+
+def test_dask_scene_gives_the_same_tbs_lazily(gulf_scene):
+    scene = gulf_scene.isel(time=0)
+    expected = brightness_temperature(scene, 89.0, "H", 52.8)
+    for chunks in ({"lat": 17, "lon": 40}, {"lat": 101, "lon": 7}):
+        lazy = brightness_temperature(scene.chunk(chunks), 89.0, "H", 52.8)
+        assert lazy.chunks is not None  # nothing computed yet
+        np.testing.assert_allclose(lazy.compute().values, expected.values, rtol=1e-6)
+    angles = xr.DataArray(np.linspace(45, 55, scene.sizes["lat"]), dims="lat")
+    lazy = brightness_temperature(scene.chunk({"lat": 25}), 36.64, "V", angles)
+    np.testing.assert_allclose(
+        lazy.values, brightness_temperature(scene, 36.64, "V", angles).values, rtol=1e-6
+    )
+
+
+def test_tbs_in_physical_range_everywhere(gulf_scene):
+    scene = gulf_scene.isel(time=0)
+    for name in ("GMI", "SSMIS-F17", "AMSR2-GCOMW1"):
+        tb = brightness_temperatures(scene, sensors.get(name).channels)
+        assert float(tb.min()) >= 50 and float(tb.max()) <= 320, name
+        assert not np.isnan(tb.values).any()
+    tb = brightness_temperatures(scene, sensors.get("ATMS-NPP").channels, incidence=30.0)
+    assert float(tb.min()) >= 50 and float(tb.max()) <= 320
+    assert list(tb.pmw_frequency.values) == list(sensors.get("ATMS-NPP").labels)
+
+
+# ------------------------------------------------------------------------------- truth scenes
+def test_truth_scene_layout_and_ranges(gulf_scene):
+    s = gulf_scene
+    assert s.surface_precip.dims == ("time", "lat", "lon")
+    assert list(s.season.values) == ["JJA"] * 3
+    for name in ("surface_precip", "rain_water_path", "cloud_liquid_path", "ice_water_path"):
+        assert float(s[name].min()) >= 0
+    assert 5 < float(s.total_column_water_vapor.mean()) < 70
+    assert set(np.unique(s.surface_type.values)) <= {0, 1, 2, 3}
+    assert {0, 1, 2} <= set(np.unique(s.surface_type.values))  # Gulf: ocean, land and coast
+    assert set(np.unique(s.precip_type.values)) <= {0, 1, 2}
+    assert np.all((s.precip_type > 0) == (s.surface_precip > 0))
+    assert int(s.regime.max()) < len(REGIMES)
+    # Convective rain carries more ice than stratiform rain of any rate.
+    conv = s.precip_type.values == 2
+    if conv.any():
+        assert (
+            s.ice_water_path.values[conv].mean()
+            > s.ice_water_path.values[s.precip_type.values == 1].mean()
+        )
+
+
+def test_surface_and_climate_from_real_maps():
+    # Paris, Sahara, Lake Michigan / mid-Atlantic, Great Plains, Chicago
+    lat = np.array([[48.85, 23.0, 43.8], [0.0, 45.0, 41.85]])
+    lon = np.array([[2.35, 10.0, -87.0], [-30.0, -100.0, -87.75]])
+    s = truth_scene(
+        lat, lon, np.array(["2020-01-15T12:00"], "datetime64[ns]"), seed=1, resolution_km=RES_KM
+    )
+    assert s.surface_precip.dims == ("time", "y", "x")
+    assert s.land_fraction.values[0, 0, 0] == 1.0
+    assert s.surface_type.values[0, 1, 0] == 0
+    assert s.koppen.values[0, 0, 1] == 2  # B (arid)
+    assert s.koppen.values[0, 1, 0] == 0  # ocean
+    assert s.koppen.values[0, 0, 0] == 3  # Paris: Cfb
+    # The land mask counts lakes as land; large lakes are carved out as water.
+    assert s.land_fraction.values[0, 0, 2] == 0.0
+    assert s.surface_type.values[0, 0, 2] in (0, 3)  # open water or ice in January
+    assert s.land_fraction.values[0, 1, 2] > 0.5
+    assert str(s.season.values[0]) == "DJF"
+    # January: the Sahara is warmer than the Great Plains.
+    assert s.t2m.values[0, 0, 1] > s.t2m.values[0, 1, 1] + 10
+
+
+def test_deterministic_for_a_seed_and_independent_of_the_grid():
+    lat = np.arange(40.0, 41.0, 0.05)
+    lon = np.arange(-80.0, -79.0, 0.05)
+    t = np.array(["2018-05-03T06:10"], "datetime64[ns]")
+    a = truth_scene(lat, lon, t, seed=3, resolution_km=RES_KM)
+    b = truth_scene(lat, lon, t, seed=3, resolution_km=RES_KM)
+    c = truth_scene(lat, lon, t, seed=4, resolution_km=RES_KM)
+    xr.testing.assert_identical(a, b)
+    assert not np.array_equal(a.total_column_water_vapor.values, c.total_column_water_vapor.values)
+    # The same points asked as a 2-D (e.g. swath) grid, in another order, give the same world.
+    lat2, lon2 = np.meshgrid(lat[::-1], lon, indexing="ij")
+    d = truth_scene(lat2, lon2, t, seed=3, resolution_km=RES_KM)
+    np.testing.assert_allclose(
+        d.total_column_water_vapor.values[0], a.total_column_water_vapor.values[0][::-1], rtol=1e-5
+    )
+    np.testing.assert_allclose(
+        d.surface_precip.values[0], a.surface_precip.values[0][::-1], rtol=1e-4, atol=1e-5
+    )
+
+
+def test_times_are_consistent_whatever_the_request(gulf_scene):
+    lat = gulf_scene.lat.values
+    lon = gulf_scene.lon.values
+    alone = truth_scene(lat, lon, gulf_scene.time.values[1:2], seed=7, resolution_km=RES_KM)
+    np.testing.assert_allclose(
+        alone.surface_precip.values[0], gulf_scene.surface_precip.values[1], rtol=1e-4, atol=1e-4
+    )
+
+
+def _lagrangian_correlation(a: np.ndarray, b: np.ndarray, max_shift: int = 15) -> float:
+    best = -1.0
+    for dy in range(-max_shift, max_shift + 1, 1):
+        for dx in range(-max_shift, max_shift + 1, 1):
+            sa = a[max(dy, 0) : a.shape[0] + min(dy, 0), max(dx, 0) : a.shape[1] + min(dx, 0)]
+            sb = b[max(-dy, 0) : b.shape[0] + min(-dy, 0), max(-dx, 0) : b.shape[1] + min(-dx, 0)]
+            if sa.std() > 0 and sb.std() > 0:
+                best = max(best, float(np.corrcoef(sa.ravel(), sb.ravel())[0, 1]))
+    return best
+
+
+def test_temporal_consistency():
+    lat = np.arange(35.0, 39.0, 0.04)
+    lon = np.arange(-97.0, -92.0, 0.04)
+    times = np.array(["2019-06-05T03:00", "2019-06-05T03:30", "2019-06-06T03:00"], "datetime64[ns]")
+    s = truth_scene(lat, lon, times, seed=11, resolution_km=RES_KM)
+    # The latent Gaussian rain field is what the AR(1) evolves; use log-rain where it rains and
+    # the cloud-liquid field (always defined) as two views.
+    clwp = s.cloud_liquid_path.values
+    rain = np.log1p(s.surface_precip.values)
+    assert rain[0].max() > 0
+    consecutive = _lagrangian_correlation(clwp[0], clwp[1])
+    next_day = _lagrangian_correlation(clwp[0], clwp[2])
+    assert consecutive > 0.6
+    assert next_day < 0.4
+    assert consecutive > next_day + 0.3
+    rain_consecutive = _lagrangian_correlation(rain[0], rain[1])
+    rain_next_day = _lagrangian_correlation(rain[0], rain[2])
+    assert rain_consecutive > rain_next_day
+
+
+def test_rain_field_power_spectrum_is_a_power_law():
+    lat = np.arange(30.0, 35.12, 0.02)[:256]
+    lon = np.arange(-90.0, -84.0, 0.02)[:256]
+    s = truth_scene(lat, lon, np.array(["2019-04-20T12:00"], "datetime64[ns]"), seed=5)
+    # Spectrum of the (transformed) rain field over the domain, radially averaged.
+    field = np.log1p(s.surface_precip.values[0])
+    assert field.max() > 0
+    power = np.abs(np.fft.fft2(field - field.mean())) ** 2
+    ky = np.fft.fftfreq(field.shape[0])[:, None]
+    kx = np.fft.fftfreq(field.shape[1])[None, :]
+    k = np.sqrt(kx**2 + ky**2)
+    edges = np.geomspace(1 / 64, 1 / 6, 12)  # scales from ~6 to ~64 pixels (~12-128 km)
+    centres, means = [], []
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        sel = (k >= lo) & (k < hi)
+        centres.append(np.sqrt(lo * hi))
+        means.append(power[sel].mean())
+    slope = np.polyfit(np.log(centres), np.log(means), 1)[0]
+    assert -4.5 < slope < -1.5, slope
+
+
+def test_regime_frequencies_depend_on_climate_and_season():
+    from xgpm.simulate import scenes
+
+    # Over a whole simulated year, the arid Sahara is mostly clear and Amazonia convective.
+    counts = {}
+    for name, key in (("sahara", (13, 0)), ("tropics", (11, 0))):
+        tile = scenes._noise.make_tile(*key, 10.0)
+        climate = "B" if name == "sahara" else "A"
+        regimes = [scenes._regime_for_block(1, tile, climate, b) for b in range(70000, 71460)]
+        counts[name] = {r: regimes.count(r) / len(regimes) for r in REGIMES}
+    assert counts["sahara"]["clear"] > 0.5
+    assert counts["tropics"]["scattered_convection"] > counts["sahara"]["scattered_convection"]
+    summer = [scenes._regime_for_block(2, tile, "D", b) for b in range(71500, 71860)]  # ~JJA 2018
+    winter = [scenes._regime_for_block(2, tile, "D", b) for b in range(70780, 71140)]  # ~DJF
+    assert summer.count("scattered_convection") > winter.count("scattered_convection")
+
+
+# ------------------------------------------------------------------------------- errors
+def test_bad_inputs_raise_clear_errors(gulf_scene):
+    t = np.array(["2019-01-01"], "datetime64[ns]")
+    with pytest.raises(InvalidArgumentError, match="lat and lon"):
+        truth_scene(np.zeros((2, 3)), np.zeros(3), t, seed=1)
+    with pytest.raises(InvalidArgumentError, match="seed"):
+        truth_scene(np.zeros(2), np.zeros(2), t, seed=1.5)
+    with pytest.raises(InvalidArgumentError, match="NaN"):
+        truth_scene(np.array([np.nan, 1.0]), np.zeros(2), t, seed=1)
+    with pytest.raises(InvalidArgumentError, match="times"):
+        truth_scene(np.zeros(2), np.zeros(2), np.array([], "datetime64[ns]"), seed=1)
+    with pytest.raises(InvalidArgumentError, match="resolution_km"):
+        truth_scene(np.zeros(2), np.zeros(2), t, seed=1, resolution_km=-1)
+    scene = gulf_scene.isel(time=0)
+    with pytest.raises(InvalidArgumentError, match="polarization"):
+        brightness_temperature(scene, 89.0, "X", 52.8)
+    with pytest.raises(InvalidArgumentError, match="frequency"):
+        brightness_temperature(scene, 900.0, "V", 52.8)
+    with pytest.raises(InvalidArgumentError, match="incidence"):
+        brightness_temperature(scene, 89.0, "V", np.ones(3))
+    with pytest.raises(MissingVariableError, match="wind_speed"):
+        brightness_temperature(scene.drop_vars("wind_speed"), 89.0, "V", 52.8)
+    with pytest.raises(XGPMError):
+        brightness_temperatures(scene, [])

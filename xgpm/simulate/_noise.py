@@ -1,0 +1,298 @@
+"""Earth-anchored, time-evolving power-law noise (the random engine of the truth scenes).
+
+Why tiles: every sensor of the simulated constellation must see the *same* world, whatever grid
+it asks for (a regular lat/lon grid, a swath-aligned curvilinear grid, a single column). The noise
+is therefore defined on fixed, overlapping tiles anchored to the Earth, and a point's value depends
+only on (seed, position, time, resolution) - never on the requested grid:
+
+* latitude bands 16 deg high, centred every 8 deg; in each band tiles ~1780 km wide, centred every
+  half width, so every point lies in 2 x 2 tiles;
+* each tile holds a square grid (``resolution_km`` spacing, local equirectangular km coordinates)
+  of spectrally filtered white noise (pysteps-style |k|^(-beta/2) amplitude filter, optional
+  anisotropy);
+* tiles are blended with ``sqrt`` of a sin^2 partition of unity, which keeps the variance 1;
+* time: the spectral coefficients follow a Lagrangian AR(1) on a 30-minute lattice anchored at
+  1970-01-01, written as a truncated moving average of per-step innovations seeded by
+  (seed, tile, step): the state at step ``n`` is a pure function of ``n`` (consistent whatever
+  times are requested), advected by the tile's steering wind (a Fourier phase shift) and
+  decorrelating with a scale-dependent lifetime (30 min at 10 km, hours at 100+ km).
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+import zlib
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+
+STEP_SECONDS = 1800.0
+MEMORY_STEPS = 12  # truncation of the moving average: 6 h
+BAND_HEIGHT_DEG = 16.0
+TILE_WIDTH_KM = 1780.0
+KM_PER_DEG = 111.195
+_CACHE_SIZE = 24
+
+
+def stable_hash(*parts: object) -> int:
+    """32-bit hash of ``parts`` that is identical across processes (unlike ``hash``)."""
+    return zlib.crc32(repr(parts).encode()) & 0xFFFFFFFF
+
+
+@dataclass(frozen=True)
+class Tile:
+    """One anchored tile: band index, index within the band, centre and size."""
+
+    band: int
+    index: int
+    lat_c: float
+    lon_c: float
+    width_deg: float
+    n_pix: int
+    resolution_km: float
+
+    @property
+    def key(self) -> tuple[int, int]:
+        return (self.band, self.index)
+
+    @property
+    def km_per_deg_lon(self) -> float:
+        return KM_PER_DEG * max(np.cos(np.deg2rad(self.lat_c)), 0.2)
+
+    def pixel_coords(self, lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Fractional (row, col) of points inside the tile grid."""
+        dlon = (lon - self.lon_c + 180.0) % 360.0 - 180.0
+        x_km = dlon * self.km_per_deg_lon
+        y_km = (lat - self.lat_c) * KM_PER_DEG
+        half = 0.5 * (self.n_pix - 1)
+        return y_km / self.resolution_km + half, x_km / self.resolution_km + half
+
+
+def _band_layout(band: int) -> tuple[float, int]:
+    lat_c = -90.0 + band * BAND_HEIGHT_DEG / 2
+    cos_lat = max(np.cos(np.deg2rad(lat_c)), 0.2)
+    width_deg = TILE_WIDTH_KM / (KM_PER_DEG * cos_lat)
+    n_tiles = max(int(np.ceil(360.0 / (width_deg / 2))), 2)
+    return lat_c, n_tiles
+
+
+@functools.lru_cache(maxsize=64)
+def make_tile(band: int, index: int, resolution_km: float) -> Tile:
+    """Build tile (band, index) at a resolution; its grid is square and FFT-friendly."""
+    from scipy.fft import next_fast_len
+
+    lat_c, n_tiles = _band_layout(band)
+    spacing = 360.0 / n_tiles
+    height_km = BAND_HEIGHT_DEG * KM_PER_DEG
+    width_km = 2 * spacing * KM_PER_DEG * max(np.cos(np.deg2rad(lat_c)), 0.2)
+    n_pix = next_fast_len(int(np.ceil(max(height_km, width_km) / resolution_km)) + 4)
+    return Tile(
+        band,
+        index % n_tiles,
+        lat_c,
+        -180.0 + spacing * (index % n_tiles),
+        2 * spacing,
+        n_pix,
+        resolution_km,
+    )
+
+
+def tile_weights(lat: np.ndarray, lon: np.ndarray, resolution_km: float):
+    """Yield (tile, point indices, weight) for every tile touching the points.
+
+    The weights are a partition of unity (they sum to 1 at every point).
+    """
+    lat = np.clip(lat, -89.999, 89.999)
+    pos = (lat + 90.0) / (BAND_HEIGHT_DEG / 2)
+    band0 = np.floor(pos).astype(np.int64)
+    frac_y = pos - band0
+    contributions: dict[tuple[int, int], list[tuple[np.ndarray, np.ndarray]]] = {}
+    for band_offset, w_y in (
+        (0, np.cos(0.5 * np.pi * frac_y) ** 2),
+        (1, np.sin(0.5 * np.pi * frac_y) ** 2),
+    ):
+        bands = band0 + band_offset
+        for band in np.unique(bands):
+            sel_b = np.nonzero(bands == band)[0]
+            _, n_tiles = _band_layout(int(band))
+            spacing = 360.0 / n_tiles
+            posx = ((lon[sel_b] + 180.0) % 360.0) / spacing
+            tile0 = np.floor(posx).astype(np.int64)
+            frac_x = posx - tile0
+            for tile_offset, w_x in (
+                (0, np.cos(0.5 * np.pi * frac_x) ** 2),
+                (1, np.sin(0.5 * np.pi * frac_x) ** 2),
+            ):
+                tiles = (tile0 + tile_offset) % n_tiles
+                weight = w_y[sel_b] * w_x
+                for t in np.unique(tiles):
+                    sel = tiles == t
+                    contributions.setdefault((int(band), int(t)), []).append(
+                        (sel_b[sel], weight[sel])
+                    )
+    for (band, t), parts in contributions.items():
+        idx = np.concatenate([p[0] for p in parts])
+        w = np.concatenate([p[1] for p in parts])
+        keep = w > 1e-6
+        if np.any(keep):
+            yield make_tile(band, t, resolution_km), idx[keep], w[keep]
+
+
+@functools.lru_cache(maxsize=8)
+def _wavenumbers(n_pix: int, resolution_km: float) -> tuple[np.ndarray, np.ndarray]:
+    ky = np.fft.fftfreq(n_pix, d=resolution_km)[:, None]
+    kx = np.fft.rfftfreq(n_pix, d=resolution_km)[None, :]
+    return ky.astype(np.float32), kx.astype(np.float32)
+
+
+def power_law_filter(
+    n_pix: int,
+    resolution_km: float,
+    beta: float,
+    *,
+    anisotropy: float = 1.0,
+    angle_deg: float = 0.0,
+    outer_scale_km: float = 600.0,
+    inner_scale_km: float = 0.0,
+) -> np.ndarray:
+    """Amplitude filter |k|^(-beta/2) (rfft layout), so the power spectrum goes as k^-beta.
+
+    ``anisotropy`` > 1 stretches structures along ``angle_deg`` (from the x axis, degrees);
+    scales beyond ``outer_scale_km`` are flattened (rain fields decorrelate at synoptic scales).
+    """
+    ky, kx = _wavenumbers(n_pix, resolution_km)
+    a = np.deg2rad(angle_deg)
+    k_along = kx * np.cos(a) + ky * np.sin(a)
+    k_across = -kx * np.sin(a) + ky * np.cos(a)
+    k = np.sqrt((k_along * np.sqrt(anisotropy)) ** 2 + (k_across / np.sqrt(anisotropy)) ** 2)
+    k = np.sqrt(k**2 + (1.0 / outer_scale_km) ** 2)
+    amp = k ** (-beta / 2.0)
+    if inner_scale_km > 0:
+        amp = amp * np.exp(-((k * inner_scale_km) ** 2))
+    amp[0, 0] = 0.0
+    return amp.astype(np.float32)
+
+
+def _innovation(seed: int, stream: str, tile: Tile, step: int) -> np.ndarray:
+    rng = np.random.default_rng(
+        [
+            seed & 0xFFFFFFFF,
+            stable_hash(stream, tile.key),
+            step & 0xFFFFFFFF,
+            (step >> 32) & 0xFFFFFFFF,
+        ]
+    )
+    # Complex white noise drawn directly in the rfft2 layout (as rfft2 of real white noise would
+    # be, up to the Hermitian symmetry of two columns that irfft2 resolves): no forward FFT.
+    n_cols = tile.n_pix // 2 + 1
+    white = rng.standard_normal((2, tile.n_pix, n_cols), dtype=np.float32)
+    spectrum = np.empty((tile.n_pix, n_cols), dtype=np.complex64)
+    spectrum.real = white[0]
+    spectrum.imag = white[1]
+    spectrum *= np.float32(np.sqrt(tile.n_pix * tile.n_pix / 2.0))
+    return spectrum
+
+
+def _lifetime_steps(tile: Tile) -> np.ndarray:
+    """AR(1) lifetime (in steps) per wavenumber: ~1 step at 10 km, growing with scale."""
+    ky, kx = _wavenumbers(tile.n_pix, tile.resolution_km)
+    scale_km = 1.0 / np.maximum(np.sqrt(kx**2 + ky**2), 1e-6)
+    hours = np.clip(1.5 * (scale_km / 10.0) ** 0.7, 0.75, 6.0)
+    return hours * 3600.0 / STEP_SECONDS
+
+
+def _shift_phase(tile: Tile, shift_rows: float, shift_cols: float) -> np.ndarray:
+    ky, kx = _wavenumbers(tile.n_pix, tile.resolution_km)
+    res = tile.resolution_km
+    return np.exp(-2j * np.pi * (ky * res * shift_rows + kx * res * shift_cols)).astype(
+        np.complex64
+    )
+
+
+class _ARState:
+    """Truncated moving-average AR(1) spectral state of one (seed, stream, tile)."""
+
+    def __init__(self, seed: int, stream: str, tile: Tile, wind_ms: tuple[float, float]):
+        self.seed, self.stream, self.tile = seed, stream, tile
+        # One-step Lagrangian shift in pixels (wind: eastward, northward m/s).
+        step_km = np.array(wind_ms) * STEP_SECONDS / 1000.0
+        self.shift = (step_km[1] / tile.resolution_km, step_km[0] / tile.resolution_km)
+        lifetime = _lifetime_steps(tile)
+        phi = np.exp(-1.0 / lifetime).astype(np.float32)
+        self.decay = (phi * _shift_phase(tile, *self.shift)).astype(np.complex64)
+        self.scale = np.sqrt((1 - phi**2) / (1 - phi ** (2 * (MEMORY_STEPS + 1)))).astype(
+            np.float32
+        )
+        self.decay_tail = (self.decay ** (MEMORY_STEPS + 1)).astype(np.complex64)
+        self.step: int | None = None
+        self.state: np.ndarray | None = None
+
+    def at(self, step: int) -> np.ndarray:
+        if self.step is not None and 0 <= step - self.step <= MEMORY_STEPS // 2:
+            while self.step < step:
+                n = self.step + 1
+                self.state = (
+                    self.decay * self.state
+                    + self.scale * _innovation(self.seed, self.stream, self.tile, n)
+                    - self.decay_tail
+                    * self.scale
+                    * _innovation(self.seed, self.stream, self.tile, n - MEMORY_STEPS - 1)
+                )
+                self.step = n
+            return self.state
+        state = np.zeros_like(self.decay)
+        for j in range(MEMORY_STEPS, -1, -1):  # oldest first: state = sum_j decay^j e(n - j)
+            state = self.decay * state + _innovation(self.seed, self.stream, self.tile, step - j)
+        self.state = (self.scale * state).astype(np.complex64)
+        self.step = step
+        return self.state
+
+
+_STATES: OrderedDict[tuple, _ARState] = OrderedDict()
+_STATES_LOCK = threading.Lock()  # the states are stepped in place: one thread at a time
+
+
+def spectral_state(
+    seed: int, stream: str, tile: Tile, step: int, wind_ms: tuple[float, float]
+) -> np.ndarray:
+    """White-in-space, AR(1)-in-time spectral coefficients of a tile at lattice ``step``.
+
+    Unit variance per coefficient in the sense of ``rfft2`` of unit white noise.
+    """
+    key = (seed, stream, tile.key, tile.resolution_km, wind_ms)
+    with _STATES_LOCK:
+        ar = _STATES.pop(key, None)
+        if ar is None:
+            ar = _ARState(seed, stream, tile, wind_ms)
+        _STATES[key] = ar
+        while len(_STATES) > _CACHE_SIZE:
+            _STATES.popitem(last=False)
+        return ar.at(step).copy()
+
+
+def advect(spectrum: np.ndarray, tile: Tile, wind_ms: tuple[float, float], seconds: float):
+    """Shift a spectral field by ``wind * seconds`` (sub-step Lagrangian persistence)."""
+    km = np.array(wind_ms) * seconds / 1000.0
+    return spectrum * _shift_phase(tile, km[1] / tile.resolution_km, km[0] / tile.resolution_km)
+
+
+def static_spectrum(seed: int, stream: str, tile: Tile) -> np.ndarray:
+    """Time-independent white spectral coefficients (surface properties)."""
+    return _innovation(seed, "static-" + stream, tile, 0)
+
+
+def to_field(spectrum: np.ndarray, amplitude: np.ndarray, n_pix: int) -> np.ndarray:
+    """Filter a spectrum and return a standardised (mean 0, std 1) real field."""
+    field = np.fft.irfft2(spectrum * amplitude, s=(n_pix, n_pix)).astype(np.float32)
+    field -= field.mean()
+    std = field.std()
+    return field / std if std > 0 else field
+
+
+def sample(field: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """Bilinear sample of a tile field at fractional pixel coordinates (clamped at the edge)."""
+    from scipy.ndimage import map_coordinates
+
+    return map_coordinates(field, np.vstack([rows, cols]), order=1, mode="nearest", prefilter=False)

