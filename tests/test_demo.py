@@ -1,0 +1,59 @@
+"""`xgpm demo` end to end at a small size: every figure and table of the report is there."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from xgpm.cli import main
+
+
+@pytest.mark.slow
+def test_demo_writes_a_complete_report(tmp_path, capsys):
+    out, data = tmp_path / "report", tmp_path / "data"
+    code = main(
+        [
+            "demo",
+            "--out",
+            str(out),
+            "--data-dir",
+            str(data),
+            "--truth-res-km",
+            "10",
+            "--radar-step",
+            "30min",
+            "--no-progress",
+        ]
+    )
+    assert code == 0
+    report = out / "report.html"
+    text = report.read_text()
+    for figure in ("swaths.png", "pct.png", "dpr_on_gmi.png", "imerg_vs_radar.png"):
+        assert f'src="{figure}"' in text
+        assert (out / figure).stat().st_size > 10_000, figure
+    table = re.search(r"<table.*?IMERG vs radar \(pooled\).*?</table>", text, re.S)
+    assert table is not None
+    values = re.findall(r"<td>(-?\d+\.\d+|nan)</td>", table.group(0))
+    assert len(values) >= 10 and any(v != "nan" for v in values)
+    assert "report:" in capsys.readouterr().out
+    # a second run reuses the simulated files: nothing new is written
+    before = sorted(p.stat().st_mtime_ns for p in data.rglob("*.HDF5"))
+    assert (
+        main(
+            [
+                "demo",
+                "--out",
+                str(out),
+                "--data-dir",
+                str(data),
+                "--truth-res-km",
+                "10",
+                "--radar-step",
+                "30min",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
+    assert sorted(p.stat().st_mtime_ns for p in data.rglob("*.HDF5")) == before
