@@ -42,6 +42,14 @@ def read_xgpm_scan_modes(path: str) -> list[np.ndarray]:
     ]
 
 
+def read_xgpm_no_dask(path: str) -> list[np.ndarray]:
+    _hdf5.close_cached()
+    return [
+        xgpm.open_granule(path, scan_mode=mode, variables="Tc", chunks=None)["Tc"].values
+        for mode in ("S1", "S2")
+    ]
+
+
 def read_xgpm_merged(path: str) -> list[np.ndarray]:
     _hdf5.close_cached()
     return [xgpm.open_granule(path, variables="Tc")["Tc"].values]
@@ -78,14 +86,15 @@ def main() -> None:
 
     # same values from every reader (NaN where h5py sees the fill value)
     raw = read_h5py(path)
-    ours = read_xgpm_scan_modes(path)
-    for r, o in zip(raw, ours, strict=True):
+    for r, o, o2 in zip(raw, read_xgpm_scan_modes(path), read_xgpm_no_dask(path), strict=True):
+        np.testing.assert_array_equal(o, o2)
         expected = np.where(r == np.float32(-9999.9), np.nan, r).transpose(1, 0, 2)
         np.testing.assert_array_equal(o, expected)
 
     times = {
         "h5py raw (floor)": timed(read_h5py, path, args.repeat),
         "xgpm S1+S2": timed(read_xgpm_scan_modes, path, args.repeat),
+        "xgpm S1+S2 chunks=None": timed(read_xgpm_no_dask, path, args.repeat),
         "xgpm merged (13 ch)": timed(read_xgpm_merged, path, args.repeat),
     }
     try:

@@ -217,9 +217,29 @@ def test_same_values_from_path_url_memory_and_file_object(gmi_path):
 
 def test_dask_chunks_do_not_change_values(gmi_path):
     whole = xgpm.open_granule(gmi_path, scan_mode="S1").compute()
-    for chunks in [3, {"along_track": 1, "cross_track": 5, "pmw_frequency": 2}, "auto"]:
+    for chunks in [3, {"along_track": 1, "cross_track": 5, "pmw_frequency": 2}, "auto", None]:
         ds = xgpm.open_granule(gmi_path, scan_mode="S1", chunks=chunks)
         xr.testing.assert_identical(ds.compute(), whole)
+
+
+def test_chunks_none_is_lazy_without_dask(gmi_path, monkeypatch):
+    reads = []
+    original = _hdf5.LazyH5Array.__getitem__
+
+    def counting(self, key):
+        reads.append(self.path)
+        return original(self, key)
+
+    monkeypatch.setattr(_hdf5.LazyH5Array, "__getitem__", counting)
+    one = xgpm.open_granule(gmi_path, scan_mode="S1", chunks=None)
+    assert reads == []
+    assert not isinstance(one["Tc"].variable._data, np.ndarray | dask.array.Array)
+    expected = xgpm.open_granule(gmi_path, scan_mode="S1")["Tc"].values
+    np.testing.assert_array_equal(one["Tc"].isel(along_track=slice(2, 5)).values, expected[:, 2:5])
+    assert set(reads) == {"/S1/Tc"}
+    # merging scan modes without dask reads the merged variables at open
+    merged = xgpm.open_granule(gmi_path, chunks=None)
+    np.testing.assert_array_equal(merged["Tc"].values, xgpm.open_granule(gmi_path)["Tc"].values)
 
 
 def test_bad_chunks_are_refused(gmi_path):

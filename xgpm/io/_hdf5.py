@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import itertools
 import os
 import threading
 from typing import Any
@@ -225,97 +224,13 @@ class LazyH5Array:
 
     def _read(self, key) -> np.ndarray:
         try:
-            dset = self._dataset()
-            raw = None
-            if key is not Ellipsis:
-                raw = read_chunks_parallel(dset, key)
-            if raw is None:
-                raw = dset[key]
+            raw = self._dataset()[key]
         except (OSError, RuntimeError) as err:
             name = self.file.source if isinstance(self.file, H5Opener) else "<file object>"
             raise CorruptGranuleError(
                 f"{name}: cannot read {self.path} ({err}); the file is damaged or truncated"
             ) from err
         return decode(raw, self.fill_value, self.dtype)
-
-
-_H5Z_FILTER_DEFLATE = 1
-_H5Z_FILTER_SHUFFLE = 2
-_POOL = None
-_POOL_LOCK = threading.Lock()
-
-
-def _pool():
-    global _POOL
-    with _POOL_LOCK:
-        if _POOL is None:
-            from concurrent.futures import ThreadPoolExecutor
-
-            _POOL = ThreadPoolExecutor(
-                max_workers=max(1, min(4, os.cpu_count() or 1)), thread_name_prefix="xgpm-inflate"
-            )
-        return _POOL
-
-
-def _filters(dset) -> tuple[int, ...] | None:
-    plist = dset.id.get_create_plist()
-    return tuple(plist.get_filter(i)[0] for i in range(plist.get_nfilters()))
-
-
-def read_chunks_parallel(dset, key: tuple[slice, ...]) -> np.ndarray | None:
-    """Read a slab of a gzip (+shuffle) chunked dataset, inflating chunks in parallel threads.
-
-    h5py serialises every read, decompression included, behind one lock. Here h5py only
-    fetches each chunk's compressed bytes (``read_direct_chunk``); zlib, which releases the GIL,
-    inflates them on a small thread pool and numpy undoes the byte shuffle. Returns None when
-    the dataset's layout is not one this handles (not chunked, other filters, a chunk stored
-    with filters skipped, or too small to be worth it): the caller then reads through h5py.
-    """
-    import zlib
-
-    if dset.chunks is None or dset.size < 2**16:
-        return None
-    filters = _filters(dset)
-    if filters not in ((_H5Z_FILTER_SHUFFLE, _H5Z_FILTER_DEFLATE), (_H5Z_FILTER_DEFLATE,)):
-        return None
-    shuffled = filters[0] == _H5Z_FILTER_SHUFFLE
-    shape, chunks, dtype = dset.shape, dset.chunks, dset.dtype
-    bounds = []
-    for k, n in zip(key, shape, strict=True):
-        start, stop, step = k.indices(n)
-        if step != 1:
-            return None
-        bounds.append((start, stop))
-    out = np.empty(tuple(b - a for a, b in bounds), dtype=dtype)
-    if out.size == 0:
-        return out
-    ranges = [range(a // c * c, b, c) for (a, b), c in zip(bounds, chunks, strict=True)]
-    offsets = list(itertools.product(*ranges))
-    raw_chunks = []
-    for offset in offsets:  # compressed bytes, read under h5py's lock, in file order
-        mask, data = dset.id.read_direct_chunk(offset)
-        if mask != 0:
-            return None
-        raw_chunks.append(data)
-
-    itemsize = dtype.itemsize
-    n_items = int(np.prod(chunks))
-
-    def inflate(item: tuple[tuple[int, ...], bytes]) -> None:
-        offset, data = item
-        buffer = np.frombuffer(zlib.decompress(data), dtype=np.uint8)
-        if shuffled and itemsize > 1:
-            buffer = buffer.reshape(itemsize, n_items).T.copy()
-        block = buffer.view(dtype).reshape(chunks)
-        src, dst = [], []
-        for o, c, (a, b) in zip(offset, chunks, bounds, strict=True):
-            lo, hi = max(a, o), min(b, o + c)
-            src.append(slice(lo - o, hi - o))
-            dst.append(slice(lo - a, hi - a))
-        out[tuple(dst)] = block[tuple(src)]
-
-    list(_pool().map(inflate, zip(offsets, raw_chunks, strict=True)))
-    return out
 
 
 def decode(raw: np.ndarray, fill_value: Any, out_dtype: np.dtype) -> np.ndarray:

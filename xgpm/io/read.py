@@ -230,7 +230,7 @@ def _block_shape(dims: Sequence[str], chunks: Any) -> tuple:
     an int is the chunk size along ``along_track`` (or ``time``); a dict maps data-model dims
     to sizes (-1 = whole), unnamed dims being read whole.
     """
-    if chunks == "auto" or chunks is None:
+    if chunks == "auto":
         return tuple(["auto"] + [-1] * (len(dims) - 1)) if dims else ()
     if isinstance(chunks, int):
         chunks = {"along_track": chunks, "time": chunks}
@@ -255,9 +255,30 @@ def _model_axes(dims: Sequence[str]) -> tuple[int, ...]:
     return tuple(list(dims).index(d) for d in order)
 
 
+class _LazyBackendArray(xr.backends.BackendArray):
+    """xarray's lazy-indexing wrapper around :class:`LazyH5Array` (``chunks=None``: no dask)."""
+
+    def __init__(self, array: _hdf5.LazyH5Array):
+        self.array = array
+        self.shape = array.shape
+        self.dtype = array.dtype
+
+    def __getitem__(self, key):
+        from xarray.core import indexing
+
+        return indexing.explicit_indexing_adapter(
+            key, self.shape, indexing.IndexingSupport.BASIC, self.array.__getitem__
+        )
+
+
 def _dask_array(file, path: str, dset, chunks: Any, token: str, dims: Sequence[str] = ()):
-    """A lazy dask array of an HDF5 dataset in data-model order; returns (array, fill, dims)."""
+    """A lazy array of an HDF5 dataset in data-model order; returns (array, fill, dims).
+
+    A dask array, or with ``chunks=None`` xarray's lazily indexed array (read on access
+    without dask: the fastest way to load whole variables).
+    """
     import dask.array as da
+    from xarray.core import indexing
 
     fill = _fill_value(dset)
     out_dtype = _hdf5.decoded_dtype(dset.dtype, fill)
@@ -265,6 +286,8 @@ def _dask_array(file, path: str, dset, chunks: Any, token: str, dims: Sequence[s
     axes = _model_axes(dims)
     dims = [dims[a] for a in axes]
     lazy = _hdf5.LazyH5Array(file, dset.name, dset.shape, dset.dtype, fill, out_dtype, axes)
+    if chunks is None:
+        return indexing.LazilyIndexedArray(_LazyBackendArray(lazy)), fill, dims
     chunks = _block_shape(dims, chunks)
     return (
         da.from_array(
@@ -547,15 +570,16 @@ def _expand_uia(ds: xr.Dataset, group, uia_vars: dict, labels: list[str]) -> xr.
         uia_axis = next(i for i, d in enumerate(dims) if re.match(r"^nchUIA\d*$", d))
         n_uia = data.shape[uia_axis]
         take = np.clip(row, 0, n_uia - 1)
-        expanded = data[(slice(None),) * uia_axis + (take,)]
+        # Variable.isel indexes dask and lazily indexed arrays alike, without loading them
+        expanded = xr.Variable(dims, data).isel({dims[uia_axis]: take})
         new_dims = list(dims)
         new_dims[uia_axis] = "pmw_frequency"
-        encoding = dict(
+        expanded.dims = tuple(new_dims)
+        expanded.attrs = _user_attrs(encoding["hdf5_attrs"])
+        expanded.encoding = dict(
             encoding, incidence_angle_index=(row + 1).tolist(), incidence_angle_index_raw=raw_index
         )
-        ds[var_name] = xr.Variable(
-            new_dims, expanded, attrs=_user_attrs(encoding["hdf5_attrs"]), encoding=encoding
-        )
+        ds[var_name] = expanded
     return ds
 
 
@@ -711,25 +735,24 @@ def merge_scan_modes(
 
 
 def _resample_var(var: xr.DataArray, ref: xr.Dataset, index: np.ndarray | None) -> xr.DataArray:
-    var = var.transpose("cross_track", "along_track", "pmw_frequency")
-    if index is None:
-        data = var.data
-    else:
-        n_ref = ref.sizes["cross_track"] * ref.sizes["along_track"]
-        flat = var.data.reshape(-1, var.shape[-1])
-        taken = flat[np.where(index >= 0, index, 0)]
-        missing = (index < 0)[:, None]
-        import dask.array as da
+    """``var`` on the reference swath: pixel ``index`` (flat, -1 = none) of each ref pixel.
 
-        if isinstance(taken, da.Array):
-            taken = da.where(missing, np.nan, taken)
-        else:
-            taken = np.where(missing, np.nan, taken)
-        data = taken.reshape(ref.sizes["cross_track"], ref.sizes["along_track"], var.shape[-1])
-        assert data.shape[0] * data.shape[1] == n_ref
+    Vectorised indexing keeps dask arrays and xarray's lazily indexed arrays lazy.
+    """
+    var = var.transpose("cross_track", "along_track", "pmw_frequency")
+    variable = var.variable
+    if index is not None:
+        shape = (ref.sizes["cross_track"], ref.sizes["along_track"])
+        found = (index >= 0).reshape(shape)
+        cross, along = np.unravel_index(np.where(index >= 0, index, 0), var.shape[:2])
+        dims = ("cross_track", "along_track")
+        variable = variable.isel(
+            cross_track=xr.Variable(dims, cross.reshape(shape)),
+            along_track=xr.Variable(dims, along.reshape(shape)),
+        )
+        variable = variable.where(xr.Variable(dims, found))
     return xr.DataArray(
-        data,
-        dims=("cross_track", "along_track", "pmw_frequency"),
+        variable,
         coords={"pmw_frequency": var["pmw_frequency"].values},
         attrs=var.attrs,
     )
@@ -770,10 +793,12 @@ def open_granule(
     product : str, optional
         The product expected (GPM-API name, e.g. ``"1C-GMI"``); a file holding another product
         raises :class:`~xgpm.errors.WrongProductError`.
-    chunks : "auto", int or dict, optional
+    chunks : "auto", int, dict or None, optional
         Dask chunks by data-model dim, e.g. ``{"along_track": 500}`` (dims not named are read
-        whole); an int is the ``along_track`` (grids: ``time``) chunk size; ``"auto"`` lets dask
-        pick the scan chunk and reads the other dims whole.
+        whole); an int is the ``along_track`` (grids: ``time``) chunk size; ``"auto"`` (default)
+        lets dask pick the scan chunk and reads the other dims whole. ``None``: no dask, but
+        still lazy (xarray's lazy indexing reads a variable, or a slice of it, when accessed);
+        the fastest way to load whole variables in one process.
     storage_options : dict, optional
         Passed to fsspec for URLs (e.g. ``{"anon": True}`` or an S3 endpoint).
     merge_radius_km : float
