@@ -14,6 +14,7 @@ import sys
 COMMANDS: dict[str, str] = {
     "info": "xgpm.cli",
     "simulate": "xgpm.simulate.cli",
+    "matchups": "xgpm.matchups_cli",
     "train": "xgpm.models.cli",
     "demo": "xgpm.demo",
 }

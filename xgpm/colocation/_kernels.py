@@ -10,9 +10,11 @@ Scan order is the spatial index: a swath is cut into tiles of a few consecutive 
 pixels (about square, ~``SOURCE_TILE_SIZE`` pixels), each with a bounding cap (centre unit
 vector, chord radius, time range), and tiles are grouped into blocks of whole scans. For each
 target block the kernel tests every source block, then each target tile tests the tiles of the
-candidate blocks, then each target pixel the pixels of the candidate tiles (nearest tight cap
-first). No global tree is built, orbits that cross themselves simply give more than
-one candidate window, and missing scans / NaN geolocation are skipped.
+candidate blocks, then each target pixel the pixels of the candidate tiles, pruned by the tight
+caps of the tiles and of their scan segments (for nearest: the tile of the previous pixel's
+match first, then squared-chord tests against the best distance so far). No global tree is
+built, orbits that cross themselves simply give more than one candidate window, and missing
+scans / NaN geolocation are skipped.
 
 The kernels are compiled ``parallel=False, nogil=True``: parallelism comes from running them on
 several target chunks at once (dask threads or the thread pool of :mod:`.core`), never from
@@ -66,8 +68,6 @@ def _box_cap(lon, lat, x0, x1, s0, s1, stime, use_time, out_c):
     la_max = -1e9
     lo_min = 1e9
     lo_max = -1e9
-    lw_min = 1e9  # longitudes wrapped to [0, 360): the short way round across the antimeridian
-    lw_max = -1e9
     n = 0
     for x in range(x0, x1):
         for s in range(s0, s1):
@@ -79,22 +79,37 @@ def _box_cap(lon, lat, x0, x1, s0, s1, stime, use_time, out_c):
                 continue
             if lo < -180.0 or lo >= 180.0:  # rare: normalise to [-180, 180)
                 lo = ((lo + 180.0) % 360.0) - 180.0
-            lw = lo + 360.0 if lo < 0.0 else lo
             n += 1
             la_min = min(la_min, la)
             la_max = max(la_max, la)
             lo_min = min(lo_min, lo)
             lo_max = max(lo_max, lo)
-            lw_min = min(lw_min, lw)
-            lw_max = max(lw_max, lw)
     if n == 0:
         out_c[0] = 0.0
         out_c[1] = 0.0
         out_c[2] = 0.0
         return 0.0, 0
-    if lw_max - lw_min < lo_max - lo_min:
-        lo_min = lw_min
-        lo_max = lw_max
+    if lo_max - lo_min > 180.0:
+        # Maybe shorter the other way round, across the antimeridian: longitudes wrapped to
+        # [0, 360). (A span <= 180 deg is never shorter wrapped, so only this case needs it.)
+        lw_min = 1e9
+        lw_max = -1e9
+        for x in range(x0, x1):
+            for s in range(s0, s1):
+                if use_time and stime[s] == NAT:
+                    continue
+                lo = np.float64(lon[x, s])
+                la = np.float64(lat[x, s])
+                if lo != lo or la != la or abs(la) > 90.0 + 1e-9:
+                    continue
+                if lo < -180.0 or lo >= 180.0:
+                    lo = ((lo + 180.0) % 360.0) - 180.0
+                lw = lo + 360.0 if lo < 0.0 else lo
+                lw_min = min(lw_min, lw)
+                lw_max = max(lw_max, lw)
+        if lw_max - lw_min < lo_max - lo_min:
+            lo_min = lw_min
+            lo_max = lw_max
     span = lo_max - lo_min
     d2r = math.pi / 180.0
     if span > 180.0:
@@ -276,11 +291,14 @@ def _scan_axes(t_lon, t_lat, x, s, p):
 
 
 @njit(cache=True, nogil=True)
-def _fill_tile(s_lon, s_lat, s_time, use_time, b, k, tile_pixels, tile_scans, pts, cap_c):
+def _fill_tile(
+    s_lon, s_lat, s_time, use_time, b, k, tile_pixels, tile_scans, pts, cap_c, seg_c, seg_r
+):
     """Fill the unit vectors of tile (b, k), scan by scan; NaN for invalid pixels or NaT scans.
 
     Also writes the tile's tight cap centre to ``cap_c`` and returns its chord radius (tighter
-    than the lat/lon-box cap used for planning, so the per-pixel pruning visits fewer tiles).
+    than the lat/lon-box cap used for planning, so the per-pixel pruning visits fewer tiles),
+    and the cap of each of its scan segments to ``seg_c`` / ``seg_r`` (radius -1: no pixel).
     """
     nxs = s_lon.shape[0]
     nss = s_lon.shape[1]
@@ -304,6 +322,43 @@ def _fill_tile(s_lon, s_lat, s_time, use_time, b, k, tile_pixels, tile_scans, pt
                 cx += pts[j, 0]
                 cy += pts[j, 1]
                 cz += pts[j, 2]
+    for ls in range(tile_scans):
+        # Scan segment caps: centre = first + last valid pixel (normalised), radius = max chord.
+        seg_r[ls] = -1.0
+        if ls >= nls:
+            continue
+        first = -1
+        last = -1
+        for lx in range(nlx):
+            j = ls * tile_pixels + lx
+            if pts[j, 0] == pts[j, 0]:
+                if first < 0:
+                    first = j
+                last = j
+        if first < 0:
+            continue
+        sx = pts[first, 0] + pts[last, 0]
+        sy = pts[first, 1] + pts[last, 1]
+        sz = pts[first, 2] + pts[last, 2]
+        sn = math.sqrt(sx * sx + sy * sy + sz * sz)
+        if sn < 1e-12:
+            seg_c[ls, 0] = 0.0
+            seg_c[ls, 1] = 0.0
+            seg_c[ls, 2] = 0.0
+            seg_r[ls] = 4.0  # antipodal ends: never prunes
+            continue
+        seg_c[ls, 0] = sx / sn
+        seg_c[ls, 1] = sy / sn
+        seg_c[ls, 2] = sz / sn
+        m2 = 0.0
+        for lx in range(nlx):
+            j = ls * tile_pixels + lx
+            if pts[j, 0] == pts[j, 0]:
+                dx = pts[j, 0] - seg_c[ls, 0]
+                dy = pts[j, 1] - seg_c[ls, 1]
+                dz = pts[j, 2] - seg_c[ls, 2]
+                m2 = max(m2, dx * dx + dy * dy + dz * dz)
+        seg_r[ls] = math.sqrt(m2) * (1.0 + 1e-9) + 1e-12
     norm = math.sqrt(cx * cx + cy * cy + cz * cz)
     if norm < 1e-12:
         cap_c[0] = 0.0
@@ -323,6 +378,73 @@ def _fill_tile(s_lon, s_lat, s_time, use_time, b, k, tile_pixels, tile_scans, pt
                 dz = pts[j, 2] - cap_c[2]
                 r2 = max(r2, dx * dx + dy * dy + dz * dz)
     return math.sqrt(r2) * (1.0 + 1e-9) + 1e-12
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _nearest_in_tile(
+    s_pts,
+    seg_c,
+    seg_r,
+    t,
+    b,
+    k,
+    px,
+    py,
+    pz,
+    tt,
+    s_time,
+    use_time,
+    max_dt,
+    r2,
+    bd2,
+    bi,
+    bound,
+    nss,
+    nxs,
+    tile_pixels,
+    tile_scans,
+):
+    """Scan tile (b, k) (flat index ``t`` of ``s_pts``) for the nearest pixel within ``r2``.
+
+    Returns the updated (bd2, bi).
+
+    ``bound`` is the chord of the best match so far (or the radius): scan segments whose cap is
+    farther than that are skipped (squared chords, no square root).
+    """
+    s0 = b * tile_scans
+    x0 = k * tile_pixels
+    nls = min(nss - s0, tile_scans)
+    nlx = min(nxs - x0, tile_pixels)
+    for ls in range(nls):
+        ss = s0 + ls
+        if use_time:
+            st = s_time[ss]
+            if st == NAT or abs(st - tt) > max_dt:
+                continue
+        rs = seg_r[t, ls]
+        if rs < 0.0:
+            continue
+        ex = px - seg_c[t, ls, 0]
+        ey = py - seg_c[t, ls, 1]
+        ez = pz - seg_c[t, ls, 2]
+        lim = rs + bound
+        if ex * ex + ey * ey + ez * ez > lim * lim:
+            continue
+        base = ls * tile_pixels
+        for lx in range(nlx):
+            dx = s_pts[t, base + lx, 0] - px
+            dy = s_pts[t, base + lx, 1] - py
+            dz = s_pts[t, base + lx, 2] - pz
+            d2 = dx * dx + dy * dy + dz * dz
+            if not d2 <= r2:  # also skips NaN (invalid pixels)
+                continue
+            if d2 <= bd2:
+                f = (x0 + lx) * nss + ss
+                if d2 < bd2 or f < bi:
+                    bd2 = d2
+                    bi = f
+                    bound = math.sqrt(d2)
+    return bd2, bi
 
 
 @njit(cache=True, nogil=True)
@@ -348,6 +470,74 @@ def colocate_swath(
     t_tile_pixels,
     t_tile_scans,
 ):
+    """:func:`colocate_swath_into` with freshly allocated outputs; returns them."""
+    nxt = t_lon.shape[0]
+    nst = t_lon.shape[1]
+    index = np.empty((nxt, nst), dtype=np.int64)
+    distance = np.empty((nxt, nst), dtype=np.float32)
+    offset = np.empty((nxt, nst), dtype=np.int64)
+    n_match = np.empty((nxt if mode != MODE_NEAREST else 0, nst), dtype=np.int32)
+    out = np.empty((values.shape[0], nxt, nst))
+    colocate_swath_into(
+        t_lon,
+        t_lat,
+        t_time,
+        t_caps,
+        s_lon,
+        s_lat,
+        s_time,
+        s_caps,
+        scan_ids,
+        n_scan_global,
+        values,
+        mode,
+        r_chord,
+        max_dt,
+        sigma_along,
+        sigma_cross,
+        tile_pixels,
+        tile_scans,
+        t_tile_pixels,
+        t_tile_scans,
+        index,
+        distance,
+        offset,
+        n_match,
+        out,
+        np.empty(0),
+    )
+    return index, distance, offset, n_match, out
+
+
+@njit(cache=True, nogil=True)
+def colocate_swath_into(
+    t_lon,
+    t_lat,
+    t_time,
+    t_caps,
+    s_lon,
+    s_lat,
+    s_time,
+    s_caps,
+    scan_ids,
+    n_scan_global,
+    values,
+    mode,
+    r_chord,
+    max_dt,
+    sigma_along,
+    sigma_cross,
+    tile_pixels,
+    tile_scans,
+    t_tile_pixels,
+    t_tile_scans,
+    index,
+    distance,
+    offset,
+    n_match,
+    out,
+    scratch,
+):
     """Match every target pixel with the source pixels within ``r_chord``.
 
     Parameters
@@ -364,7 +554,13 @@ def colocate_swath(
     max_dt : max |t_source - t_target| in ns, or -1 for no time window.
     sigma_along, sigma_cross : Gaussian sigmas (unit-sphere units) across / along the scan line.
 
-    Returns
+    index, distance, offset, n_match, out : the outputs below, written in place (any
+        layout, e.g. column slices of the caller's full result; ``index`` of any int dtype
+        holding the global flat index, ``n_match`` with 0 rows for nearest).
+    scratch : float64 1-D work buffer reused for the source unit vectors when large enough
+        (saves fresh pages on every call); ``np.empty(0)`` to allocate.
+
+    Outputs
     -------
     index : (nx_t, ns_t) int64 global flat index ``x * n_scan_global + scan`` of the nearest
         source pixel, -1 if none; ties go to the lowest flat index.
@@ -379,26 +575,33 @@ def colocate_swath(
     nst = t_lon.shape[1]
     nxs = s_lon.shape[0]
     nss = s_lon.shape[1]
-    index = np.full((nxt, nst), -1, dtype=np.int64)
-    distance = np.full((nxt, nst), np.nan, dtype=np.float32)
-    offset = np.full((nxt, nst), NAT, dtype=np.int64)
-    n_match = np.zeros((nxt if mode != MODE_NEAREST else 0, nst), dtype=np.int32)
-    out = np.full((nvar, nxt, nst), np.nan)
+    index[:] = -1
+    distance[:] = np.nan
+    offset[:] = NAT
+    n_match[:] = 0
+    out[:] = np.nan
     if nss == 0 or nxs == 0 or nst == 0 or nxt == 0:
-        return index, distance, offset, n_match, out
+        return
     sb_c, sb_r, sb_n, sb_t, st_c, st_r, st_n = s_caps
     nbs = sb_r.shape[0]
     nbx = st_r.shape[1]
     tb_c, tb_r, tb_n, tb_t, tt_c, tt_r, tt_n = t_caps
     # Tile-major storage: tile (b, k) holds its pixels scan by scan, contiguous, NaN if invalid.
     tile_size = tile_scans * tile_pixels
-    s_pts = np.empty((nbs * nbx, tile_size, 3))
+    n_pts = nbs * nbx * tile_size * 3
+    if scratch.size >= n_pts:
+        s_pts = scratch[:n_pts].reshape((nbs * nbx, tile_size, 3))
+    else:
+        s_pts = np.empty((nbs * nbx, tile_size, 3))
     s_done = np.zeros((nbs, nbx), dtype=np.bool_)
     fine_c = np.zeros((nbs, nbx, 3))  # tight caps of the filled tiles
     fine_r = np.zeros((nbs, nbx))
+    seg_c = np.zeros((nbs * nbx, tile_scans, 3))  # caps of the scan segments of filled tiles
+    seg_r = np.zeros((nbs * nbx, tile_scans))
     cand_blk = np.empty(nbs, dtype=np.int64)
     cand_b = np.empty(nbs * nbx, dtype=np.int64)
     cand_k = np.empty(nbs * nbx, dtype=np.int64)
+    cand_cap = np.empty((nbs * nbx, 4))  # centre and radius of each candidate's tight cap
     lower = np.empty(nbs * nbx)
     order = np.empty(nbs * nbx, dtype=np.int64)
     p = np.zeros((3, 1))
@@ -464,9 +667,22 @@ def colocate_swath(
                             tile_scans,
                             s_pts[b * nbx + k],
                             fine_c[b, k],
+                            seg_c[b * nbx + k],
+                            seg_r[b * nbx + k],
                         )
+                    # The tight cap of the filled tile often rules it out for this target tile.
+                    d = _chord(tcx, tcy, tcz, fine_c[b, k, 0], fine_c[b, k, 1], fine_c[b, k, 2])
+                    if d - t_r - fine_r[b, k] > r_chord:
+                        ncand -= 1
+                        continue
+                    # Contiguous copy of the candidate caps for the per-pixel loop.
+                    cand_cap[ncand - 1, 0] = fine_c[b, k, 0]
+                    cand_cap[ncand - 1, 1] = fine_c[b, k, 1]
+                    cand_cap[ncand - 1, 2] = fine_c[b, k, 2]
+                    cand_cap[ncand - 1, 3] = fine_r[b, k]
             if ncand == 0:
                 continue
+            seed = -1  # candidate tile of the previous pixel's match: scanned first
             for x in range(tx0, tx1):
                 for s in range(ts0, ts1):
                     tt = t_time[s]
@@ -477,6 +693,92 @@ def colocate_swath(
                     px = p[0, 0]
                     py = p[1, 0]
                     pz = p[2, 0]
+                    if mode == MODE_NEAREST:
+                        # Neighbouring target pixels have neighbouring matches: the seed tile
+                        # gives a tight bound at once, and every other tile is tested with
+                        # squared chords only (skip when chord - cap radius > bound). Exact:
+                        # a skipped tile holds no pixel as near as the best one.
+                        bi = np.int64(-1)
+                        bd2 = np.inf
+                        bound = r_chord
+                        best_c = -1
+                        if seed >= 0:
+                            b = cand_b[seed]
+                            k = cand_k[seed]
+                            bd2, bi = _nearest_in_tile(
+                                s_pts,
+                                seg_c,
+                                seg_r,
+                                b * nbx + k,
+                                b,
+                                k,
+                                px,
+                                py,
+                                pz,
+                                tt,
+                                s_time,
+                                use_time,
+                                max_dt,
+                                r2,
+                                bd2,
+                                bi,
+                                bound,
+                                nss,
+                                nxs,
+                                tile_pixels,
+                                tile_scans,
+                            )
+                            if bi >= 0:
+                                best_c = seed
+                                bound = math.sqrt(bd2)
+                        for c in range(ncand):
+                            if c == seed:
+                                continue
+                            dx = px - cand_cap[c, 0]
+                            dy = py - cand_cap[c, 1]
+                            dz = pz - cand_cap[c, 2]
+                            lim = cand_cap[c, 3] + bound
+                            if dx * dx + dy * dy + dz * dz > lim * lim:
+                                continue
+                            b = cand_b[c]
+                            k = cand_k[c]
+                            prev = bi
+                            bd2, bi = _nearest_in_tile(
+                                s_pts,
+                                seg_c,
+                                seg_r,
+                                b * nbx + k,
+                                b,
+                                k,
+                                px,
+                                py,
+                                pz,
+                                tt,
+                                s_time,
+                                use_time,
+                                max_dt,
+                                r2,
+                                bd2,
+                                bi,
+                                bound,
+                                nss,
+                                nxs,
+                                tile_pixels,
+                                tile_scans,
+                            )
+                            if bi != prev:
+                                best_c = c
+                                bound = math.sqrt(bd2)
+                        if best_c >= 0:
+                            seed = best_c
+                        if bi >= 0:
+                            xs = bi // nss
+                            ss = bi % nss
+                            index[x, s] = xs * n_scan_global + scan_ids[ss]
+                            distance[x, s] = 2.0 * R * math.asin(min(1.0, 0.5 * math.sqrt(bd2)))
+                            if s_time[ss] != NAT and tt != NAT:
+                                offset[x, s] = s_time[ss] - tt
+                        continue
                     ok = False
                     ecx = ecy = ecz = eax = eay = eaz = 0.0
                     ia2 = ic2 = 0.0
@@ -572,7 +874,6 @@ def colocate_swath(
                             for v in range(nvar):
                                 if den[v] > 0.0:
                                     out[v, x, s] = num[v] / den[v]
-    return index, distance, offset, n_match, out
 
 
 @njit(cache=True, nogil=True)

@@ -9,6 +9,7 @@ that can reach it.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Hashable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -26,7 +27,11 @@ _FWHM_TO_SIGMA = 1.0 / (2.0 * math.sqrt(2.0 * math.log(2.0)))  # = 1 / 2.3548
 _NAT = np.iinfo(np.int64).min
 _SWATH_METHODS = ("nearest", "mean", "gaussian")
 _GRID_METHODS = ("nearest", "bilinear")
-_DEFAULT_SCANS_PER_TASK = 512
+# Default task length: a whole orbit of any sensor is one task per thread (fewer, longer tasks
+# cost less planning), while the per-task search stays linear in the swath length.
+_MAX_SCANS_PER_TASK = 4096
+_THREADED_SCANS_PER_TASK = 512
+_FIXED_OUTPUTS = ("distance", "time_offset", "source_index", "n_matches")
 
 
 def great_circle_km(lon1: Any, lat1: Any, lon2: Any, lat2: Any) -> np.ndarray:
@@ -354,12 +359,30 @@ def _swath_task(
     t_caps: tuple[np.ndarray, ...],
     s_caps: tuple[np.ndarray, ...],
     *arrays: np.ndarray,
-) -> tuple[np.ndarray, ...]:
+    into: dict[str, np.ndarray] | None = None,
+    scratch: np.ndarray | None = None,
+) -> tuple[np.ndarray, ...] | None:
+    """Colocate one target chunk.
+
+    With ``into`` (views of the caller's full outputs, keyed by output name, variables last in
+    the order of ``arrays``) results are written there in place and None is returned.
+    """
     from xgpm.colocation import _kernels as k
 
     mode = params["mode"]
+    nxt, nst = t_lon.shape
     values = _stack_values(list(arrays)) if mode != k.MODE_NEAREST else np.zeros((0, 1, 1))
-    index, distance, offset, n_match, out = k.colocate_swath(
+    index_dtype = _index_dtype(s_lon.shape[0] * n_scan_global)
+    if into is None:
+        index = np.empty((nxt, nst), dtype=index_dtype)
+        distance = np.empty((nxt, nst), dtype=np.float32)
+        offset = np.empty((nxt, nst), dtype="timedelta64[ns]")
+        n_match = np.empty((nxt if mode != k.MODE_NEAREST else 0, nst), dtype=np.int32)
+    else:
+        index, distance, offset = into["source_index"], into["distance"], into["time_offset"]
+        n_match = into.get("n_matches", np.empty((0, nst), dtype=np.int32))
+    out = np.empty((values.shape[0], nxt, nst))
+    k.colocate_swath_into(
         t_lon,
         t_lat,
         t_time,
@@ -378,25 +401,42 @@ def _swath_task(
         params["sigma_cross"],
         *params["tile"],
         *params["target_tile"],
+        index,
+        distance,
+        offset.view(np.int64),
+        n_match,
+        out,
+        np.empty(0) if scratch is None else scratch,
     )
+    var_names = [n for n in (into or {}) if n not in _FIXED_OUTPUTS]
     if mode == k.MODE_NEAREST:
         ok = index >= 0
         matched = index[ok]
-        xs = matched // n_scan_global
-        pos = np.searchsorted(scan_ids, matched % n_scan_global)  # scan within the subset
+        xs, scan = np.divmod(matched, n_scan_global)
+        local = np.empty(n_scan_global, dtype=np.int64)  # global scan -> scan in the subset
+        local[scan_ids] = np.arange(scan_ids.size)
+        pos = local[scan]
         outs = []
-        for a in arrays:
+        for v, a in enumerate(arrays):
             a = np.asarray(a)
-            dtype = np.result_type(a.dtype, np.float32)
-            g = np.full(index.shape + a.shape[2:], np.nan, dtype=dtype)
+            if into is None:
+                dtype = np.result_type(a.dtype, np.float32)
+                g = np.empty(index.shape + a.shape[2:], dtype=dtype)
+            else:
+                g = into[var_names[v]]
+            g[...] = np.nan
             if matched.size:
                 g[ok] = a[xs, pos]
             outs.append(g)
         n_match = None
     else:
         outs = _split_out(out, arrays)
-    index = index.astype(_index_dtype(s_lon.shape[0] * n_scan_global), copy=False)
-    return (distance, offset.view("timedelta64[ns]"), index, n_match, *outs)
+        if into is not None:
+            for v, o in enumerate(outs):
+                into[var_names[v]][...] = o
+    if into is not None:
+        return None
+    return (distance, offset, index, n_match, *outs)
 
 
 def _index_dtype(n_source_pixels: int) -> np.dtype:
@@ -544,7 +584,8 @@ def colocate(
         CRS of a projected target grid (anything :class:`pyproj.CRS` accepts); default from
         ``target.attrs["crs"]`` or a ``spatial_ref`` coordinate's ``crs_wkt``.
     scans_per_task
-        Target scans per task when the target is not chunked with dask (default 512).
+        Target scans per task when the target is not chunked with dask (default: tasks of at
+        most 4096 scans with one thread, of about 512 with several).
     num_threads
         Threads used for an eager (non-dask) call (default: 1; kernels release the GIL). Lazy
         calls use dask's scheduler instead.
@@ -644,12 +685,15 @@ def colocate(
         params["sigma_along"] = sa / EARTH_RADIUS_KM
         params["sigma_cross"] = sc / EARTH_RADIUS_KM
 
-    chunks = _target_chunks(target, tgt, scans_per_task)
+    chunks = _target_chunks(target, tgt, scans_per_task, num_threads)
     lazy = _is_lazy(target, tgt) or any(_is_dask(source[n].data) for n in names)
     if src.kind == "grid":
         pieces, overlap = _plan_grid(source, src, tgt, names, chunks, params, method, max_dt_ns)
     else:
-        pieces, overlap = _plan_swath(source, src, tgt, names, chunks, params, method, max_dt_ns)
+        threads = 1 if lazy or num_threads is None else max(1, int(num_threads))
+        pieces, overlap = _plan_swath(
+            source, src, tgt, names, chunks, params, method, max_dt_ns, threads
+        )
     if not overlap and on_empty == "raise":
         raise NoOverlapError(_no_overlap_message(source, target, src, tgt, radius_km, max_dt))
     with_counts = method in ("mean", "gaussian")
@@ -677,7 +721,9 @@ def _is_lazy(target: xr.Dataset, tgt: _Geometry) -> bool:
     return any(_is_dask(v.data) for v in target.data_vars.values())
 
 
-def _target_chunks(target: xr.Dataset, tgt: _Geometry, scans_per_task: int | None) -> list[int]:
+def _target_chunks(
+    target: xr.Dataset, tgt: _Geometry, scans_per_task: int | None, num_threads: int | None = None
+) -> list[int]:
     n = tgt.lon.shape[1]
     sizes: tuple[int, ...] | None = None
     for v in (target.coords.get("lon"), *target.data_vars.values()):
@@ -685,7 +731,14 @@ def _target_chunks(target: xr.Dataset, tgt: _Geometry, scans_per_task: int | Non
             sizes = v.chunksizes[tgt.scan_dim]
             break
     if sizes is None:
-        step = scans_per_task or _DEFAULT_SCANS_PER_TASK
+        if scans_per_task is None:
+            threads = 1 if num_threads is None else max(1, int(num_threads))
+            # One thread: few long tasks (less planning); several: short ones, which balance
+            # the load (overlaps are uneven along a swath) and bound each thread's buffers.
+            step = _MAX_SCANS_PER_TASK if threads == 1 else _THREADED_SCANS_PER_TASK
+            step = max(1, -(-n // -(-n // step))) if n else 1  # equal lengths
+        else:
+            step = scans_per_task
         if step < 1:
             raise InvalidArgumentError(f"scans_per_task={scans_per_task!r} must be >= 1.")
         sizes = tuple(min(step, n - i) for i in range(0, n, step)) or (0,)
@@ -727,6 +780,7 @@ def _plan_swath(
     params: dict[str, Any],
     method: str,
     max_dt_ns: int,
+    threads: int = 1,
 ) -> tuple[list[tuple[Any, ...]], bool]:
     from xgpm.colocation import _kernels as k
 
@@ -742,11 +796,10 @@ def _plan_swath(
     use_time = max_dt_ns >= 0
     s_caps = k.tile_caps(src.lon, src.lat, src.time, use_time, tile[0], tile[1])
     arrays = [source[n].transpose(src.cross_dim, src.scan_dim, ...).data for n in names]
-    pieces = []
-    overlap = False
-    start = 0
-    for size in chunks:
-        stop = start + size
+    starts = np.concatenate([[0], np.cumsum(chunks)]).astype(int)
+
+    def plan(j: int) -> tuple[Any, ...]:
+        start, stop = starts[j], starts[j + 1]
         t_lon = np.ascontiguousarray(tgt.lon[:, start:stop])
         t_lat = np.ascontiguousarray(tgt.lat[:, start:stop])
         t_time = np.ascontiguousarray(tgt.time[start:stop])
@@ -754,31 +807,35 @@ def _plan_swath(
         need = k.blocks_needed(t_caps, s_caps, params["r_chord"], max_dt_ns, tile[1], n_scan)
         scan_ids = np.flatnonzero(need)
         blocks = np.unique(scan_ids // tile[1])
-        overlap |= scan_ids.size > 0
         if scan_ids.size == n_scan:
             sub: Any = slice(None)  # whole source: no copy
         elif scan_ids.size and scan_ids[-1] - scan_ids[0] + 1 == scan_ids.size:
             sub = slice(int(scan_ids[0]), int(scan_ids[-1]) + 1)
         else:
             sub = scan_ids
-        pieces.append(
-            (
-                _swath_task,
-                t_lon,
-                t_lat,
-                t_time,
-                np.ascontiguousarray(src.lon[:, sub]),
-                np.ascontiguousarray(src.lat[:, sub]),
-                np.ascontiguousarray(src.time[sub]),
-                scan_ids,
-                n_scan,
-                params,
-                t_caps,
-                tuple(np.ascontiguousarray(c[blocks]) for c in s_caps),
-                *[a[:, sub] for a in arrays],
-            )
+        return (
+            _swath_task,
+            t_lon,
+            t_lat,
+            t_time,
+            np.ascontiguousarray(src.lon[:, sub]),
+            np.ascontiguousarray(src.lat[:, sub]),
+            np.ascontiguousarray(src.time[sub]),
+            scan_ids,
+            n_scan,
+            params,
+            t_caps,
+            tuple(np.ascontiguousarray(c[blocks]) for c in s_caps),
+            *[a[:, sub] for a in arrays],
         )
-        start = stop
+
+    # Planning is per target chunk and releases the GIL: spread it on the eager threads too.
+    if threads > 1 and len(chunks) > 1:
+        with ThreadPoolExecutor(threads) as pool:
+            pieces = list(pool.map(plan, range(len(chunks))))
+    else:
+        pieces = [plan(j) for j in range(len(chunks))]
+    overlap = any(p[7].size > 0 for p in pieces)
     return pieces, overlap
 
 
@@ -877,7 +934,7 @@ def _assemble(
     """Run (or wrap lazily) the tasks and join them along the scan axis."""
     n_cross = tgt.lon.shape[0]
     n_scan = sum(chunks)
-    fixed = ["distance", "time_offset", "source_index", "n_matches"]
+    fixed = list(_FIXED_OUTPUTS)
     fixed_dtypes = [np.float32, np.dtype("timedelta64[ns]"), _index_dtype(n_source), np.int32]
     extra_shapes = [
         tuple(
@@ -908,13 +965,25 @@ def _assemble(
     out = {out_names[i]: np.empty((n_cross, n_scan, *shapes[i]), dtype=dtypes[i]) for i in keep}
     starts = np.concatenate([[0], np.cumsum(chunks)]).astype(int)
 
+    threads = 1 if num_threads is None else max(1, int(num_threads))
+    local = threading.local()
+    scratch_size = max((_scratch_size(p) for p in pieces), default=0)
+
     def run(j: int) -> None:
         func, *args = pieces[j]
+        cols = slice(starts[j], starts[j + 1])
+        if func is _swath_task:
+            # Write straight into the result, and reuse one work buffer per thread: fresh
+            # pages cost more than the arithmetic on a busy machine.
+            if getattr(local, "scratch", None) is None:
+                local.scratch = np.empty(scratch_size)
+            views = {out_names[i]: out[out_names[i]][:, cols] for i in keep}
+            func(*args, into=views, scratch=local.scratch)
+            return
         result = func(*args)
         for i in keep:
-            out[out_names[i]][:, starts[j] : starts[j + 1]] = result[i]
+            out[out_names[i]][:, cols] = result[i]
 
-    threads = 1 if num_threads is None else max(1, int(num_threads))
     if threads > 1 and len(pieces) > 1:
         with ThreadPoolExecutor(threads) as pool:
             list(pool.map(run, range(len(pieces))))
@@ -922,6 +991,15 @@ def _assemble(
         for j in range(len(pieces)):
             run(j)
     return out
+
+
+def _scratch_size(piece: tuple[Any, ...]) -> int:
+    """Floats of the source unit-vector buffer a swath task needs (0 for other tasks)."""
+    if piece[0] is not _swath_task:
+        return 0
+    params, s_caps = piece[9], piece[11]
+    n_tiles = s_caps[1].shape[0] * s_caps[5].shape[1]
+    return n_tiles * params["tile"][0] * params["tile"][1] * 3
 
 
 def _pixel_dims(source: xr.Dataset, name: Hashable) -> set[Hashable]:

