@@ -175,3 +175,12 @@ def test_bad_inputs(grid):
             np.array([46.0, 46.1, 46.5]),
             np.arange(1.05, 3, 0.1),
         )
+
+
+def test_single_half_hour_step_uses_time_end(grid):
+    comp = _composite(grid, [np.full((grid.ysize, grid.xsize), 0.5)], step="30min")
+    half = reference.aggregate_half_hourly(reference.radar_rate(comp))
+    np.testing.assert_allclose(half["coverage"].values, 1.0)
+    np.testing.assert_allclose(half["precipitation"].values, 1.0)
+    with pytest.raises(InvalidArgumentError, match="step length is unknown"):
+        reference.aggregate_half_hourly(reference.radar_rate(comp).drop_vars("time_end"))

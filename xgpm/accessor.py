@@ -110,6 +110,18 @@ class _Base:
             reference = _pick_field(reference, variable or forecast.name)
         return score(forecast, reference, **kwargs)
 
+    def plot_compare(self, others, variable: str | None = None, **kwargs: Any):
+        """Draw the object and ``others`` side by side on one colour scale.
+
+        See :func:`xgpm.plot.plot_compare`. (A map of a grid or swath: :func:`xgpm.plot.plot_map`;
+        ``ds.gpm.plot_map`` stays GPM-API's.)
+        """
+        from xgpm.plot import plot_compare
+
+        if isinstance(others, (xr.Dataset, xr.DataArray)):
+            others = [others]
+        return plot_compare([self._obj, *others], variable, **kwargs)
+
     # -- I/O -------------------------------------------------------------------------------
     def write_granule(self, path: str, **kwargs: Any) -> str:
         """Write as a PPS HDF5 granule; see :func:`xgpm.write_granule`."""

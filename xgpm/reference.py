@@ -97,8 +97,16 @@ def aggregate_half_hourly(rate: xr.DataArray, *, min_coverage: float = 1.0) -> x
     if not 0.0 < min_coverage <= 1.0:
         raise InvalidArgumentError(f"min_coverage must be in (0, 1], got {min_coverage}")
     times = pd.DatetimeIndex(rate["time"].values)
-    steps = np.diff(times.values).astype("timedelta64[s]")
-    step = pd.Timedelta(np.median(steps)) if steps.size else pd.Timedelta("5min")
+    if "time_end" in rate.coords:  # the accumulation periods say the step exactly
+        periods = (rate["time_end"] - rate["time"]).values.astype("timedelta64[s]")
+        step = pd.Timedelta(np.median(periods))
+    else:
+        steps = np.diff(times.values).astype("timedelta64[s]")
+        if steps.size == 0:
+            raise InvalidArgumentError(
+                "one time step without a 'time_end' coordinate: the step length is unknown"
+            )
+        step = pd.Timedelta(np.median(steps))
     if step > pd.Timedelta("30min"):
         raise InvalidArgumentError(f"steps of {step} are longer than IMERG's half hour")
     expected = int(round(pd.Timedelta("30min") / step))
