@@ -17,6 +17,7 @@ class DrainInference:
     """DRAIN U-Net on a GMI swath: direct call vs dask (one block, auto blocks)."""
 
     params = ([512, 2959],)
+    smoke_params = ([64],)  # tests/test_asv.py
     param_names = ["along_track"]
     timeout = 300
 
@@ -31,6 +32,11 @@ class DrainInference:
         self.values = self.tc.values
         self.single = self.tc.chunk({"along_track": -1})
         self.predict_numpy(MODEL, self.values[:, :64])  # load the model
+
+    def teardown(self, along_track):
+        from xgpm import models
+
+        models.unregister(MODEL)
 
     def time_predict_numpy(self, along_track):
         self.predict_numpy(MODEL, self.values)
@@ -49,6 +55,7 @@ class BrainInference:
     """BRAIN posterior over a GMI swath (13 channels) from a database of N entries."""
 
     params = ([10_000, 100_000],)
+    smoke_params = ([300],)
     param_names = ["database"]
     timeout = 300
 

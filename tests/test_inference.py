@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import cloudpickle
 import dask
 import dask.array as da
@@ -375,25 +372,3 @@ def test_auto_chunks_share_the_work_between_cores():
     assert auto_chunks((221, 300), margin=51, n_workers=8)[1] >= 4 * 51  # not too thin
     result = apply_model(swath(), TINY, chunks="auto")
     assert isinstance(result["surface_precip"].data, da.Array)
-
-
-BENCH_FILE = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_inference.py"
-
-
-@pytest.mark.skipif(not BENCH_FILE.exists(), reason="benchmarks/ not shipped")
-def test_every_asv_benchmark_runs_once():
-    spec = importlib.util.spec_from_file_location("bench_inference", BENCH_FILE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    small = {"DrainInference": 64, "BrainInference": 300}
-    try:
-        for name, size in small.items():
-            cls = getattr(module, name)
-            bench = cls()
-            bench.setup(size)
-            methods = [m for m in dir(cls) if m.startswith(("time_", "peakmem_"))]
-            assert methods
-            for method in methods:
-                getattr(bench, method)(size)
-    finally:
-        models.unregister(module.MODEL)

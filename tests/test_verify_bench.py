@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import importlib.util
-import inspect
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 BENCH_FILE = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_verify.py"
 
@@ -17,21 +15,6 @@ def load_bench_module():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-@pytest.mark.skipif(not BENCH_FILE.exists(), reason="benchmarks/ not shipped")
-def test_every_benchmark_runs_once(monkeypatch):
-    module = load_bench_module()
-    monkeypatch.setattr(module, "BASE_MAPS", 20)
-    classes = [c for _, c in inspect.getmembers(module, inspect.isclass) if hasattr(c, "params")]
-    assert classes
-    for cls in classes:
-        bench = cls()
-        bench.setup(30)  # a small size instead of the benchmark's parameters
-        methods = [m for m in dir(cls) if m.startswith(("time_", "peakmem_"))]
-        assert methods
-        for name in methods:
-            getattr(bench, name)(30)
 
 
 def test_synthetic_maps_look_like_rain():

@@ -32,6 +32,7 @@ _LAZY: dict[str, str] = {
     "inference": "xgpm.inference",
     "reference": "xgpm.reference",
     "simulate": "xgpm.simulate",
+    "scoring": "xgpm.scoring",
     "open_radar_composite": "xgpm.io.odim",
     "verify": "xgpm.verify",
     "score": "xgpm.verify",
