@@ -8,8 +8,9 @@ Two worlds:
 * ``physics``: the real :func:`xgpm.simulate.truth_scene` and
   :func:`xgpm.simulate.brightness_temperatures` for one France overpass.
 
-Run directly with ``python benchmarks/bench_simulate.py`` (prints the timings; add
-``--physics-orbit`` for one full orbit with the real physics, several minutes).
+Run directly with ``python benchmarks/bench_simulate.py`` (prints the timings, and the speed-up
+of the forward model's numba kernel over its plain-numpy reference measured in the same run; add
+``--physics-orbit`` for one full orbit with the real physics, about a minute on 2 cores).
 """
 
 from __future__ import annotations
@@ -47,11 +48,13 @@ def linear_rtm(scene, channels, incidence=None):
     )
 
 
-def _gpm_targets(granule: int):
+def _gpm_targets(granule: int, scans: slice | None = None):
     gmi, dpr = sensors.get("GMI"), sensors.get("DPR")
+    # the DPR scans 2.7x as often as GMI: the same stretch of orbit
+    dpr_scans = None if scans is None else slice(scans.start * 8 // 3, scans.stop * 8 // 3)
     return [
-        (gmi, orbits.swath_geometry(gmi, granule)),
-        (dpr, orbits.swath_geometry(dpr, granule, scan_modes=["FS"])),
+        (gmi, orbits.swath_geometry(gmi, granule, scans=scans)),
+        (dpr, orbits.swath_geometry(dpr, granule, scan_modes=["FS"], scans=dpr_scans)),
     ]
 
 
@@ -101,6 +104,65 @@ class FranceOverpassPhysics:
         P._run_orbit_task(self.task, self.region, 0, crop=True, truth_res_km=2.5)
 
 
+class FullOrbitPhysics:
+    """The speed goal: one full GMI orbit + DPR with the real truth and forward model."""
+
+    timeout = 600.0
+    number = 1
+    repeat = 1
+    rounds = 1
+    warmup_time = 0.0
+
+    def setup(self):
+        self.targets = FullOrbitGMIDPR()
+        self.targets.setup()
+
+    def smoke_setup(self):
+        """A 150-scan stretch of the orbit: what tests/test_asv.py runs (the full one takes
+        minutes)."""
+        self.targets = FullOrbitGMIDPR()
+        granule = orbits.granules("GMI", "2021-01-01", "2021-01-01T02:00")[0].number
+        self.targets.targets = _gpm_targets(granule, slice(1000, 1150))
+
+    def time_observe_physics(self):
+        instruments.observe_platform(self.targets.targets, seed=0)
+
+    def peakmem_observe_physics(self):
+        instruments.observe_platform(self.targets.targets, seed=0)
+
+
+class ForwardModelKernel:
+    """All 13 GMI channels of a 60 000-pixel Gulf of Mexico scene (numba kernel)."""
+
+    number = 1
+    repeat = 3
+
+    def setup(self):
+        from xgpm.simulate import truth_scene
+
+        lat = np.arange(28.0, 32.0, 0.02)
+        lon = np.arange(-92.0, -86.0, 0.02)
+        times = np.array(["2019-07-10T18:00"], dtype="datetime64[ns]")
+        self.scene = truth_scene(lat, lon, times, seed=42)
+        self.channels = sensors.get("GMI").channels
+        self.time_numba_kernel()  # compile / load the cached kernel outside the timing
+
+    def time_numba_kernel(self):
+        from xgpm.simulate import brightness_temperatures
+
+        brightness_temperatures(self.scene, self.channels)
+
+    def time_numpy_reference(self):
+        from xgpm.simulate import rtm
+
+        arrays = rtm._scene_arrays(self.scene)
+        flat = {k: np.asarray(v.values, np.float64).ravel() for k, v in arrays.items()}
+        for ch in self.channels:
+            offset = float(ch.offset or 0.0)
+            inc = np.full(flat["t2m"].shape, ch.incidence_angle)
+            rtm._tb_block(float(ch.frequency), (-offset, offset) if offset else (0.0,), flat, inc)
+
+
 def full_orbit_physics() -> None:
     """One full GMI orbit + DPR with the real physics (minutes; not an asv benchmark)."""
     bench = FullOrbitGMIDPR()
@@ -108,7 +170,13 @@ def full_orbit_physics() -> None:
     t, c = time.perf_counter(), time.process_time()
     instruments.observe_platform(bench.targets, seed=0)
     wall, cpu = time.perf_counter() - t, time.process_time() - c
-    print(f"full orbit GMI+DPR observe (real physics): wall {wall:.1f} s, CPU {cpu:.1f} s")
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        f"full orbit GMI+DPR observe (real physics): wall {wall:.1f} s, CPU {cpu:.1f} s, "
+        f"peak RSS {peak:.0f} MB (process)"
+    )
 
 
 def _main() -> None:
@@ -127,6 +195,19 @@ def _main() -> None:
     france.time_gmi_dpr_overpass()
     wall, cpu = time.perf_counter() - t, time.process_time() - c
     print(f"France GMI+DPR overpass (real physics): wall {wall:.2f} s, CPU {cpu:.2f} s")
+    kernel = ForwardModelKernel()
+    kernel.setup()
+    timings = {}
+    for name in ("time_numba_kernel", "time_numpy_reference"):
+        t, c = time.perf_counter(), time.process_time()
+        getattr(kernel, name)()
+        timings[name] = (time.perf_counter() - t, time.process_time() - c)
+    (fast_wall, fast_cpu), (ref_wall, ref_cpu) = timings.values()
+    print(
+        f"forward model, 13 GMI channels x 60000 pixels: numba kernel wall {fast_wall:.2f} s "
+        f"CPU {fast_cpu:.2f} s; numpy reference wall {ref_wall:.2f} s CPU {ref_cpu:.2f} s; "
+        f"speed-up {ref_wall / fast_wall:.1f}x wall, {ref_cpu / fast_cpu:.1f}x CPU"
+    )
     if "--physics-orbit" in sys.argv:
         full_orbit_physics()
 

@@ -2,7 +2,8 @@
 
 Each ``bench_*.py`` module is imported; every class with ``time_*``, ``peakmem_*`` or
 ``timeraw_*`` methods is set up with its first parameter combination (or its
-``smoke_params`` attribute, a smaller size for this test) and each method called once.
+``smoke_params`` attribute, a smaller size for this test; or its ``smoke_setup`` method) and
+each method called once.
 """
 
 from __future__ import annotations
@@ -53,7 +54,9 @@ def test_benchmark_runs_once(path, class_name):
         grid = params if isinstance(params[0], (list, tuple)) else [params]
         args = next(itertools.product(*grid))
     bench = cls()
-    if hasattr(bench, "setup"):
+    if hasattr(bench, "smoke_setup"):  # a smaller setup for benchmarks that take minutes
+        bench.smoke_setup(*args)
+    elif hasattr(bench, "setup"):
         bench.setup(*args)
     methods = [m for m in dir(cls) if m.startswith(PREFIXES)]
     assert methods

@@ -310,6 +310,57 @@ def test_real_physics_smoke():
     assert finite.size > 0 and 50.0 < finite.min() and finite.max() < 320.0
 
 
+class _SerialExecutor:
+    """Stand-in for ThreadPoolExecutor that runs every task at once in the calling thread."""
+
+    def __init__(self, max_workers=None):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def map(self, fn, items):
+        return [fn(item) for item in items]
+
+    def submit(self, fn, *args):
+        import concurrent.futures
+
+        future = concurrent.futures.Future()
+        future.set_result(fn(*args))
+        return future
+
+
+def test_pipelined_blocks_equal_a_serial_run(monkeypatch):
+    """The truth of the next block is built in a thread: same output as one block at a time."""
+    import concurrent.futures
+
+    from xgpm.simulate import _noise
+
+    gmi, dpr = sensors.get("GMI"), sensors.get("DPR")
+    for granule in orbits.granules("GMI", T0, T1):
+        targets = [
+            (gmi, orbits.swath_geometry(gmi, granule.number)),
+            (dpr, orbits.swath_geometry(dpr, granule.number, scan_modes=["FS"])),
+        ]
+        if instruments._pixel_mask(targets[0][1].modes["S1"], SMALL).any():
+            break
+
+    def run():
+        _noise._STATES.clear()  # the same engine cache at the start of both runs
+        out = instruments.observe_platform(targets, seed=3, region=SMALL, block_km=150.0)
+        return out[0]["S1"]["Tc"].values, out[1]["FS"]["precipRateNearSurface"].values
+
+    pipelined = run()
+    monkeypatch.setattr(concurrent.futures, "ThreadPoolExecutor", _SerialExecutor)
+    serial = run()
+    assert np.isfinite(pipelined[0]).sum() > 1000
+    for a, b in zip(pipelined, serial, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 # --------------------------------------------------------------------------------------------
 # Files: 1C/2A through xgpm.write_granule, GPM-API, ODIM, resuming, CLI
 # --------------------------------------------------------------------------------------------

@@ -18,7 +18,9 @@ interpolated per pixel. Then:
 Memory is bounded by the region, not the duration: only the part of the swath inside the region
 is simulated (pixels outside are NaN, lon/lat/time stay full-size), and a long swath is processed
 in along-track blocks of ``block_km``. The truth of a block is taken at the time the satellite is
-at the block's centre (a region crossing lasts ~2 minutes).
+at the block's centre (a region crossing lasts ~2 minutes). The truth of the next block is built
+in a worker thread while the current block is observed (in block order, so the result is the same
+as a serial run): at most two blocks of truth are in memory.
 
 All sensors on one platform share the swath coordinates (``s = 0`` at the granule start), so
 GMI and DPR are sampled from the same truth grid in :func:`observe_platform`.
@@ -26,6 +28,7 @@ GMI and DPR are sampled from the same truth grid in :func:`observe_platform`.
 
 from __future__ import annotations
 
+import dataclasses
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -132,6 +135,8 @@ class TruthGrid:
     evaluated: np.ndarray  # (y, x) bool
     coarse: int
     attrs: dict[str, Any]
+    #: Per-grid memo of the adaptive RTM node selection (shared by the scan modes).
+    memo: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def indices(self, s: np.ndarray, c: np.ndarray) -> np.ndarray:
         """Fractional grid indices of swath coordinates, shape ``(2, n)``."""
@@ -324,9 +329,12 @@ def _brightness(
 
     channels = sensor.scan_modes[mode_name].channels
     k = grid.coarse
-    is_complex = _complex_nodes(grid)
-    lattice = _lattice_nodes(grid.needed, k)
-    run = np.flatnonzero(lattice | is_complex)
+    if "run" not in grid.memo:  # the same for every scan mode of the grid
+        is_complex = _complex_nodes(grid)
+        lattice = _lattice_nodes(grid.needed, k)
+        grid.memo["is_complex"] = is_complex
+        grid.memo["run"] = np.flatnonzero(lattice | is_complex)
+    is_complex, run = grid.memo["is_complex"], grid.memo["run"]
     incidence = None
     if incidence_of_c is not None:
         c = grid.c0 + grid.res * (run % grid.shape[1])
@@ -524,6 +532,7 @@ def observe_platform(
     # hence its truth time, does not depend on which other pixels or sensors are simulated.
     first, last = int(np.floor(s_lo / block_km)), int(np.floor(s_hi / block_km))
     edges = block_km * np.arange(first, last + 2, dtype="float64")
+    blocks = []
     for b in range(len(edges) - 1):
         sel = []
         c_min, c_max = np.inf, -np.inf
@@ -534,14 +543,17 @@ def observe_platform(
                     sel.append((ti, name, pick))
                     c_min = min(c_min, float(mode.c_km[pick].min()))
                     c_max = max(c_max, float(mode.c_km[pick].max()))
-        if not sel:
-            continue
+        if sel:
+            blocks.append((b, sel, c_min, c_max))
+
+    def block_truth(block: tuple) -> TruthGrid:
+        b, sel, c_min, c_max = block
         block_time = truth_time
         if block_time is None:
             block_time = tlist[0].geom.track.time_at(np.array(0.5 * (edges[b] + edges[b + 1])))
         pix_s = np.concatenate([tlist[ti].geom.modes[n].s_km[p] for ti, n, p in sel])
         pix_c = np.concatenate([tlist[ti].geom.modes[n].c_km[p] for ti, n, p in sel])
-        grid = truth_on_grid(
+        return truth_on_grid(
             tlist[0].geom,
             (edges[b] - margin, edges[b + 1] + margin),
             (c_min - margin, c_max + margin),
@@ -551,18 +563,30 @@ def observe_platform(
             needed=_needed_nodes(pix_s, pix_c, reach, truth_res_km),
             truth_fn=truth_fn,
         )
-        for ti, name, pick in sel:
-            t = tlist[ti]
-            mode = t.geom.modes[name]
-            idx = grid.indices(mode.s_km[pick], mode.c_km[pick])
-            scale = mode.footprint_scale[pick]
-            if t.kind == "radar":
-                rain, ptype = _radar_block(t.sensor, name, grid, idx, scale)
-                outputs[ti][name]["rain"][pick] = rain
-                outputs[ti][name]["type"][pick] = ptype
-            else:
-                tb = _radiometer_block(t.sensor, name, grid, idx, scale, mode, rtm_fn)
-                outputs[ti][name]["tc"][pick] = tb
+
+    # Pipeline: the truth of the next block (one worker, blocks in order, so the random engine
+    # sees the same sequence of requests as a serial run) is built while this block's radiative
+    # transfer and footprints run; both release the GIL for their heavy parts.
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(block_truth, blocks[0]) if blocks else None
+        for k, (_b, sel, _c0, _c1) in enumerate(blocks):
+            grid = pending.result()
+            pending = pool.submit(block_truth, blocks[k + 1]) if k + 1 < len(blocks) else None
+            for ti, name, pick in sel:
+                t = tlist[ti]
+                mode = t.geom.modes[name]
+                idx = grid.indices(mode.s_km[pick], mode.c_km[pick])
+                scale = mode.footprint_scale[pick]
+                if t.kind == "radar":
+                    rain, ptype = _radar_block(t.sensor, name, grid, idx, scale)
+                    outputs[ti][name]["rain"][pick] = rain
+                    outputs[ti][name]["type"][pick] = ptype
+                else:
+                    tb = _radiometer_block(t.sensor, name, grid, idx, scale, mode, rtm_fn)
+                    outputs[ti][name]["tc"][pick] = tb
+            del grid
 
     results: list[dict[str, xr.Dataset] | None] = []
     for t, per, mk in zip(tlist, outputs, masks, strict=True):

@@ -23,6 +23,9 @@ Everything is vectorised numpy over pixels (processed in blocks so memory stays 
 
 from __future__ import annotations
 
+import functools
+import os
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -300,6 +303,27 @@ def _seawater_permittivity(freq: float, sst_k: np.ndarray, salinity: float = 35.
     )
 
 
+def _smooth_sea_emissivity(
+    freq: float, incidence_deg: Any, sst_k: Any
+) -> tuple[np.ndarray, np.ndarray]:
+    """Fresnel (V, H) emissivity of a flat sea surface."""
+    theta = np.deg2rad(np.asarray(incidence_deg, dtype=np.float64))
+    eps = _seawater_permittivity(freq, sst_k)
+    cos_t = np.cos(theta)
+    root = np.sqrt(eps - np.sin(theta) ** 2)
+    r_v = np.abs((eps * cos_t - root) / (eps * cos_t + root)) ** 2
+    r_h = np.abs((cos_t - root) / (cos_t + root)) ** 2
+    return 1.0 - r_v, 1.0 - r_h
+
+
+# Nodes of the per-passband flat-sea emissivity table of the numba kernel (bilinear in incidence
+# and SST; interpolation error < 1e-5 in emissivity, i.e. < 0.003 K).
+_OCEAN_INC_STEP = 0.5
+_OCEAN_INC = np.arange(0.0, 89.0 + _OCEAN_INC_STEP / 2, _OCEAN_INC_STEP)
+_OCEAN_SST_STEP = 0.5
+_OCEAN_SST = np.arange(271.0, 321.0 + _OCEAN_SST_STEP / 2, _OCEAN_SST_STEP)
+
+
 def ocean_emissivity(
     freq: float, incidence_deg: Any, sst_k: Any, wind_speed: Any
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -323,13 +347,7 @@ def ocean_emissivity(
     """
     theta = np.deg2rad(np.asarray(incidence_deg, dtype=np.float64))
     wind = np.clip(np.asarray(wind_speed, dtype=np.float64), 0.0, 40.0)
-    eps = _seawater_permittivity(freq, sst_k)
-    cos_t = np.cos(theta)
-    root = np.sqrt(eps - np.sin(theta) ** 2)
-    r_v = np.abs((eps * cos_t - root) / (eps * cos_t + root)) ** 2
-    r_h = np.abs((cos_t - root) / (cos_t + root)) ** 2
-    e_v = 1.0 - r_v
-    e_h = 1.0 - r_h
+    e_v, e_h = _smooth_sea_emissivity(freq, incidence_deg, sst_k)
     # Roughness: large-scale waves mix V and H (H rises, V barely moves at ~53 deg); small-scale
     # roughness matters more at high frequency (Wentz 1975/1992 fits, simplified).
     angle_factor = (np.sin(theta) / np.sin(np.deg2rad(53.0))) ** 2
@@ -572,6 +590,8 @@ def _scene_arrays(scene: xr.Dataset) -> dict[str, xr.DataArray]:
         arrays["land_emissivity"] = xr.full_like(scene["t2m"], 0.95)
     if "land_polarization" not in arrays:
         arrays["land_polarization"] = xr.full_like(scene["t2m"], 0.03)
+    if "land_emissivity_slope" not in arrays:
+        arrays["land_emissivity_slope"] = xr.zeros_like(scene["t2m"])
     return arrays
 
 
@@ -686,31 +706,168 @@ def _is_lazy(arr: xr.DataArray) -> bool:
 
 
 def _tb_kernel(*arrays: np.ndarray, names, freq, offset, pol, scan_given) -> np.ndarray:
-    """Numpy kernel of :func:`brightness_temperature` (inputs broadcastable, any shape)."""
+    """Numpy-facing kernel of :func:`brightness_temperature` (inputs broadcastable, any shape)."""
     *fields, incidence, scan = np.broadcast_arrays(*arrays)
     shape = incidence.shape
-    flat = {
-        name: np.asarray(a, dtype=np.float64).ravel() for name, a in zip(names, fields, strict=True)
-    }
-    inc_flat = np.asarray(incidence, dtype=np.float64).ravel()
-    scan_flat = np.asarray(scan, dtype=np.float64).ravel() if scan_given else None
-    offsets = (-offset, offset) if offset > 0 else (0.0,)
-    out = np.empty(inc_flat.size, dtype=np.float64)
-    for start in range(0, inc_flat.size, _BLOCK):
-        sl = slice(start, start + _BLOCK)
-        block = {name: values[sl] for name, values in flat.items()}
-        tb_v, tb_h = _tb_block(freq, offsets, block, np.clip(inc_flat[sl], 0.0, 88.9))
+    flat = {name: np.ravel(a) for name, a in zip(names, fields, strict=True)}
+    inc = np.ravel(incidence)[None, :]
+    scan_rows = np.ravel(scan)[None, :] if scan_given else None
+    out = _tb_channels(flat, [(freq, offset, pol, 0)], inc, scan_rows)
+    return out[0].reshape(shape)
+
+
+def _tb_multi_kernel(*arrays: np.ndarray, names, specs, n_inc, scan_given) -> np.ndarray:
+    """Kernel of :func:`brightness_temperatures`: all channels at once, channel axis last."""
+    n_scan = 1 if scan_given else 0
+    arrays = np.broadcast_arrays(*arrays)
+    n_fields = len(names)
+    shape = arrays[0].shape
+    flat = {name: np.ravel(a) for name, a in zip(names, arrays[:n_fields], strict=True)}
+    inc = np.stack([np.ravel(a) for a in arrays[n_fields : n_fields + n_inc]])
+    scan_rows = np.ravel(arrays[-1])[None, :] if n_scan else None
+    out = _tb_channels(flat, specs, inc, scan_rows)
+    return np.moveaxis(out.reshape(len(specs), *shape), 0, -1)
+
+
+_KERNEL_FIELDS = (
+    "t2m",
+    "skin_temperature",
+    "total_column_water_vapor",
+    "cloud_liquid_path",
+    "rain_water_path",
+    "ice_water_path",
+    "precip_type",
+    "surface_type",
+    "land_fraction",
+    "wind_speed",
+    "land_emissivity",
+    "land_polarization",
+    "land_emissivity_slope",
+)
+_CHUNK = 16_384  # pixels per kernel call (threads work on chunks)
+
+
+@functools.lru_cache(maxsize=64)
+def _band_tables(f_band: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[float, ...]]:
+    """Per-passband tables: vapour (nz, nT) and cloud (nT) absorption, flat sea, optics."""
+    pressure = 1013.25 * np.exp(-_Z_MID / _PRESSURE_SCALE_KM)
+    vap = np.stack([_vapour_mass_absorption(f_band, p, _T_TABLE) for p in pressure])
+    cld = np.asarray(_cloud_mass_absorption(f_band, _T_TABLE), dtype=np.float64)
+    optics = (
+        f_band,
+        _o2_zenith_opacity(f_band),
+        _interp_log(f_band, _RAIN_FREQ, _RAIN_K),
+        _interp_log(f_band, _RAIN_FREQ, _RAIN_ALPHA),
+        _interp_log(f_band, _RAIN_SSA_FREQ, _RAIN_SSA),
+        _interp_log(f_band, _RAIN_SSA_FREQ, _RAIN_G),
+        _interp_log(f_band, _ICE_FREQ, _ICE_KEXT),
+        _interp_log(f_band, _ICE_FREQ, _ICE_SSA),
+        _interp_log(f_band, _ICE_FREQ, _ICE_G),
+        float(np.log(f_band / 10.65)),
+    )
+    inc, sst = np.meshgrid(_OCEAN_INC, _OCEAN_SST, indexing="ij")
+    ocean = np.stack(_smooth_sea_emissivity(f_band, inc, sst))
+    return np.ascontiguousarray(vap, dtype=np.float64), cld, ocean, optics
+
+
+def _n_threads() -> int:
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 8))
+
+
+def _tb_channels(
+    flat: dict[str, np.ndarray],
+    specs: Sequence[tuple[float, float, str, int]],
+    incidence: np.ndarray,
+    scan: np.ndarray | None,
+) -> np.ndarray:
+    """TBs ``(n_channels, n)`` float32 of flat fields for channels ``(freq, offset, pol, row)``.
+
+    ``row`` indexes ``incidence`` (``(n_rows, n)`` degrees). Channels sharing a passband and an
+    incidence row share one radiative transfer (V and H come out together). The work runs in
+    a numba kernel on pixel chunks, in a few threads when called from the main thread.
+    """
+    from xgpm.simulate import _rtm_kernels as K
+
+    n = incidence.shape[1]
+    band_index: dict[tuple[float, int], int] = {}
+    channel_bands = []
+    for freq, offset, _pol, row in specs:
+        members = []
+        for f_band in (freq - offset, freq + offset) if offset > 0 else (freq,):
+            members.append(band_index.setdefault((float(f_band), int(row)), len(band_index)))
+        channel_bands.append(members)
+    n_bands = len(band_index)
+    bands = np.empty((K.N_BAND, n_bands))
+    vap = np.empty((n_bands, _Z_MID.size, _T_TABLE.size))
+    cld = np.empty((n_bands, _T_TABLE.size))
+    ocean = np.empty((n_bands, 2, _OCEAN_INC.size, _OCEAN_SST.size))
+    for (f_band, row), b in band_index.items():
+        vap[b], cld[b], ocean[b], optics = _band_tables(f_band)
+        bands[: len(optics), b] = optics
+        bands[K.B_INC_ROW, b] = row
+    inc = np.clip(np.asarray(incidence, dtype=np.float64), 0.0, 88.9)
+    tb_v = np.empty((n_bands, n), dtype=np.float32)
+    tb_h = np.empty((n_bands, n), dtype=np.float32)
+
+    def run(start: int) -> None:
+        sl = slice(start, min(start + _CHUNK, n))
+        stacked = np.empty((K.N_FIELDS, sl.stop - sl.start))
+        for i, name in enumerate(_KERNEL_FIELDS):
+            stacked[i] = flat[name][sl]
+        K.tb_kernel(
+            stacked,
+            np.ascontiguousarray(inc[:, sl]),
+            bands,
+            vap,
+            cld,
+            ocean,
+            _OCEAN_INC_STEP,
+            float(_OCEAN_SST[0]),
+            _OCEAN_SST_STEP,
+            float(_T_TABLE[0]),
+            _Z_EDGES,
+            _T_COSMIC,
+            _LAPSE_K_PER_KM,
+            _T_TROPOPAUSE,
+            _VAPOUR_SCALE_KM,
+            _PRESSURE_SCALE_KM,
+            tb_v[:, sl],
+            tb_h[:, sl],
+        )
+
+    starts = range(0, n, _CHUNK)
+    # Threads only from the main thread: inside dask's (or any) worker threads the caller
+    # already runs chunks in parallel, and nested pools would oversubscribe the cores.
+    own_pool = threading.current_thread() is threading.main_thread()
+    workers = min(_n_threads(), len(starts)) if own_pool else 1
+    if workers > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            list(pool.map(run, starts))
+    else:
+        for start in starts:
+            run(start)
+
+    out = np.empty((len(specs), n), dtype=np.float32)
+    for c, ((_freq, _offset, pol, row), members) in enumerate(
+        zip(specs, channel_bands, strict=True)
+    ):
+        v = np.mean([tb_v[b] for b in members], axis=0, dtype=np.float32)
+        h = np.mean([tb_h[b] for b in members], axis=0, dtype=np.float32)
         if pol == "V":
-            out[sl] = tb_v
+            out[c] = v
         elif pol == "H":
-            out[sl] = tb_h
+            out[c] = h
         else:
-            angle = scan_flat[sl] if scan_flat is not None else _scan_angle_deg(inc_flat[sl])
-            cos2 = np.cos(np.deg2rad(angle)) ** 2
-            out[sl] = (
-                tb_v * cos2 + tb_h * (1 - cos2) if pol == "QV" else tb_v * (1 - cos2) + tb_h * cos2
-            )
-    return out.reshape(shape).astype(np.float32)
+            angle = scan[0] if scan is not None else _scan_angle_deg(inc[row])
+            cos2 = (np.cos(np.deg2rad(angle)) ** 2).astype(np.float32)
+            out[c] = v * cos2 + h * (1 - cos2) if pol == "QV" else v * (1 - cos2) + h * cos2
+    return out
 
 
 def _angle_array(value: Any, template: xr.DataArray, name: str) -> xr.DataArray:
@@ -768,7 +925,11 @@ def brightness_temperatures(
     channels = list(channels)
     if not channels:
         raise InvalidArgumentError("channels is empty; pass e.g. xgpm.sensors.get('GMI').channels.")
-    tbs = []
+    arrays = _scene_arrays(scene)
+    template = arrays["t2m"]
+    angle_rows: list[xr.DataArray] = []
+    angle_keys: dict[Any, int] = {}
+    specs = []
     for channel in channels:
         for attr in ("label", "frequency", "polarization"):
             if not hasattr(channel, attr):
@@ -787,19 +948,41 @@ def brightness_temperatures(
             angle = incidence[channel.label]
         else:
             angle = incidence
-        tbs.append(
-            brightness_temperature(
-                scene,
-                float(channel.frequency),
-                channel.polarization,
-                angle,
-                offset_ghz=float(getattr(channel, "offset", 0.0) or 0.0),
-                scan_angle_deg=scan_angle_deg,
-            )
-        )
-    out = xr.concat(tbs, dim="pmw_frequency").assign_coords(
-        pmw_frequency=[c.label for c in channels]
+        pol = _validate_polarization(channel.polarization)
+        freq = float(channel.frequency)
+        offset = float(getattr(channel, "offset", 0.0) or 0.0)
+        _validate_frequency(freq, offset)
+        # Channels with the same angle share one incidence row (and their radiative transfer).
+        key = ("scalar", float(angle)) if np.ndim(angle) == 0 else ("array", id(angle))
+        if key not in angle_keys:
+            angle_keys[key] = len(angle_rows)
+            row = _angle_array(angle, template, "incidence_deg")
+            if not _is_lazy(row) and np.any((row < 0) | (row >= 89.0)):
+                raise InvalidArgumentError("incidence_deg must be in [0, 89) degrees.")
+            angle_rows.append(row)
+        specs.append((freq, offset, pol, angle_keys[key]))
+    scan_given = scan_angle_deg is not None and any(s[2] in ("QV", "QH") for s in specs)
+    extra = [_angle_array(scan_angle_deg, template, "scan_angle_deg")] if scan_given else []
+    names = list(arrays)
+    out = xr.apply_ufunc(
+        _tb_multi_kernel,
+        *[arrays[name] for name in names],
+        *angle_rows,
+        *extra,
+        kwargs={
+            "names": names,
+            "specs": specs,
+            "n_inc": len(angle_rows),
+            "scan_given": scan_given,
+        },
+        output_core_dims=[["pmw_frequency"]],
+        dask="parallelized",
+        output_dtypes=[np.float32],
+        dask_gufunc_kwargs={"output_sizes": {"pmw_frequency": len(channels)}},
     )
+    dims = [d for d in template.dims if d in out.dims]
+    out = out.transpose("pmw_frequency", *dims, ...)
+    out = out.assign_coords(pmw_frequency=[c.label for c in channels])
     out.name = "Tc"
     out.attrs = {"units": "K", "long_name": "simulated brightness temperature"}
     return out
