@@ -45,7 +45,7 @@ def sample_snapshots(n: int, seed: int):
     offshore: a fixed share of patches centred on coastal water (never open ocean) reproduces
     that mix without the sampling noise of a random share.
     """
-    from xgpm.simulate.scenes import _is_land
+    from xgpm.simulate.scenes import is_land
 
     rng = np.random.default_rng(seed)
     span = (END - START) / np.timedelta64(1, "m")
@@ -56,9 +56,9 @@ def sample_snapshots(n: int, seed: int):
         lat = rng.uniform(*CONUS["lat"])
         lon = rng.uniform(*CONUS["lon"])
         want_water = len(out) < n_water
-        if _is_land(np.array([lat]), np.array([lon]))[0] == want_water:
+        if is_land(np.array([lat]), np.array([lon]))[0] == want_water:
             continue
-        if want_water and not _is_land(lat + 1.5 * np.sin(ring), lon + 1.5 * np.cos(ring)).any():
+        if want_water and not is_land(lat + 1.5 * np.sin(ring), lon + 1.5 * np.cos(ring)).any():
             continue
         t = START + np.timedelta64(int(rng.uniform(0, span)), "m")
         out.append((t, lat, lon))

@@ -469,7 +469,7 @@ def test_land_fraction_kernel_matches_the_reference_near_lakes_and_coasts():
     lon = np.concatenate(
         [rng.uniform(-90, -78, 400), rng.uniform(-92, -86, 400), rng.uniform(-180, 180, 400)]
     )
-    fast = scenes._land_fraction(lat, lon)
+    fast = scenes.land_fraction(lat, lon)
     np.testing.assert_array_equal(fast, scenes._land_fraction_numpy(lat, lon))
     assert 0.0 < fast.mean() < 1.0
 

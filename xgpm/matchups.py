@@ -139,7 +139,7 @@ def add_labels(ds: xr.Dataset) -> xr.Dataset:
         mm/h) and ``precip_type`` (int8: -1 not seen, 0 no rain, 1 stratiform, 2 convective:
         convective rain covers at least half of the raining part of the footprint).
     """
-    from xgpm.simulate.scenes import _koppen_zone, _land_fraction, _main_class
+    from xgpm.simulate.scenes import koppen_zone, land_fraction, main_class
 
     for name in ("lat", "lon"):
         if name not in ds.variables:
@@ -149,9 +149,9 @@ def add_labels(ds: xr.Dataset) -> xr.Dataset:
     dims = ds["lat"].dims
     ok = np.isfinite(lat) & np.isfinite(lon)
     la, lo = np.where(ok, lat, 0.0), np.where(ok, lon, 0.0)
-    land = np.where(ok, _land_fraction(la, lo), np.nan).astype(np.float32)
+    land = np.where(ok, land_fraction(la, lo), np.nan).astype(np.float32)
     surface = np.where(land < 0.05, 0, np.where(land > 0.95, 1, 2))
-    zone = _koppen_zone(la, lo)
+    zone = koppen_zone(la, lo)
     out = ds.copy()
     out["land_fraction"] = (dims, land, {"long_name": "land fraction in a ~12 km box"})
     out["surface_type"] = (
@@ -166,7 +166,7 @@ def add_labels(ds: xr.Dataset) -> xr.Dataset:
     )
     out["koppen_class"] = (
         dims,
-        np.where(ok, _main_class(zone), -1).astype(np.int8),
+        np.where(ok, main_class(zone), -1).astype(np.int8),
         {"flag_values": [-1, 0, 1, 2, 3, 4, 5], "flag_meanings": "unknown ocean A B C D E"},
     )
     if "time" in ds.variables:

@@ -360,7 +360,7 @@ def _natural_earth_on_disk(resolution: str) -> bool:
 def _land_mask_coastline(ax: Any, extent: tuple[float, float, float, float], **kw: Any) -> bool:
     """Draw the 0.5 contour of xgpm's 1/60 deg land mask over ``extent``; True if drawn."""
     try:
-        from xgpm.simulate.scenes import _is_land
+        from xgpm.simulate.scenes import is_land
     except ImportError:
         return False
     x0, x1, y0, y1 = extent
@@ -369,7 +369,7 @@ def _land_mask_coastline(ax: Any, extent: tuple[float, float, float, float], **k
     lats = np.clip(np.arange(y0, y1 + step, step), -90.0, 90.0)
     grid_lon, grid_lat = np.meshgrid(lons, lats)
     try:
-        land = _is_land(grid_lat.ravel(), grid_lon.ravel()).reshape(grid_lon.shape)
+        land = is_land(grid_lat.ravel(), grid_lon.ravel()).reshape(grid_lon.shape)
     except (ImportError, OSError, ValueError):  # mask package missing or unreadable cache
         return False
     if land.all() or not land.any():

@@ -143,14 +143,14 @@ def _koppen_map() -> tuple[np.ndarray, float]:
     return np.ascontiguousarray(full[::2, ::2]), 18.0
 
 
-def _koppen_zone(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+def koppen_zone(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
     zones, per_deg = _koppen_map()
     rows = np.clip(((90.0 - lat) * per_deg).astype(np.int64), 0, zones.shape[0] - 1)
     cols = np.clip((((lon + 180.0) % 360.0) * per_deg).astype(np.int64), 0, zones.shape[1] - 1)
     return zones[rows, cols]
 
 
-def _main_class(zone: np.ndarray) -> np.ndarray:
+def main_class(zone: np.ndarray) -> np.ndarray:
     """Koppen zone number (1-32) to main class code (0 ocean, 1 A .. 5 E)."""
     edges = np.array([0, 4, 8, 17, 29, 31, 32])
     code = np.searchsorted(edges, zone, side="left")
@@ -199,7 +199,7 @@ def _land_mask() -> tuple[np.ndarray, float]:
     return packed, 60.0
 
 
-def _is_land(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+def is_land(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
     packed, per_deg = _land_mask()
     n_rows = packed.shape[0]
     n_cols = int(360 * per_deg)
@@ -235,7 +235,7 @@ def _in_large_lake(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
     return inside
 
 
-def _land_fraction(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+def land_fraction(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
     """Land fraction in a ~12 km box (5 x 5 samples 3 km apart)."""
     from xgpm.simulate import _scene_kernels
 
@@ -265,7 +265,7 @@ _LAND_OFFSETS_KM = np.arange(-2, 3) * 3.0
 
 
 def _land_fraction_numpy(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
-    """Reference of :func:`_land_fraction` (used near the large lakes)."""
+    """Reference of :func:`land_fraction` (used near the large lakes)."""
     total = np.zeros(lat.shape, dtype=np.float32)
     offsets = _LAND_OFFSETS_KM
     cos_lat = np.maximum(np.cos(np.deg2rad(lat)), 0.05)
@@ -273,7 +273,7 @@ def _land_fraction_numpy(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
         for dx in offsets:
             lat_s = np.clip(lat + dy / _noise.KM_PER_DEG, -90, 90)
             lon_s = lon + dx / (_noise.KM_PER_DEG * cos_lat)
-            total += _is_land(lat_s, lon_s)
+            total += is_land(lat_s, lon_s)
     return total / offsets.size**2
 
 
@@ -392,13 +392,13 @@ class _SceneContext:
         self.lon = lon.ravel()
         self.seed = int(seed)
         self.resolution_km = float(resolution_km)
-        self.zone = _koppen_zone(self.lat, self.lon)
-        self.land = _land_fraction(self.lat, self.lon)
-        land_point = _is_land(self.lat, self.lon)
+        self.zone = koppen_zone(self.lat, self.lon)
+        self.land = land_fraction(self.lat, self.lon)
+        land_point = is_land(self.lat, self.lon)
         # Coasts and lakes: a zone says "ocean" on land pixels or the reverse; trust the mask.
         zone = np.where(land_point & (self.zone >= 32), 9, self.zone)
         self.koppen_zone = np.where(~land_point & (self.land < 0.5), 32, zone).astype(np.int8)
-        self.main_class = _main_class(self.koppen_zone)
+        self.main_class = main_class(self.koppen_zone)
         # Rain at the engine's resolution; smooth fields (clouds, surface, moisture) at twice it.
         self.tiles = self._tiles(self.resolution_km)
         self.coarse_tiles = self._tiles(2.0 * self.resolution_km)
@@ -439,7 +439,7 @@ def _tile_climate(key: tuple[int, int], seed: int) -> tuple[str, tuple[float, fl
     lats = np.clip(tile.lat_c + np.linspace(-6, 6, 25), -89.9, 89.9)
     lons = tile.lon_c + np.linspace(-0.35, 0.35, 25) * tile.width_deg
     grid_lat, grid_lon = np.meshgrid(lats, lons, indexing="ij")
-    classes = _main_class(_koppen_zone(grid_lat.ravel(), ((grid_lon.ravel() + 180) % 360) - 180))
+    classes = main_class(koppen_zone(grid_lat.ravel(), ((grid_lon.ravel() + 180) % 360) - 180))
     counts = np.bincount(classes, minlength=6)
     if counts[0] > 0.6 * classes.size:
         climate = (
