@@ -194,3 +194,12 @@ def test_colocate_accessor_delegates():
     got = source.gpm.colocate(target, radius_km=10)
     direct = xgpm.colocate(source, target, radius_km=10)
     xr.testing.assert_identical(got, direct)
+
+
+def test_one_season_definition():
+    from xgpm import seasons
+
+    times = np.array(["2021-12-31", "2021-01-01", "2021-06-15", "2021-11-30"], "datetime64[ns]")
+    assert list(seasons.season_of(times)) == ["DJF", "DJF", "JJA", "SON"]
+    assert seasons.season_index(np.array([2.0, np.nan]))[0] == 0
+    assert np.isnan(seasons.season_index(np.array([2.0, np.nan]))[1])

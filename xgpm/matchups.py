@@ -25,6 +25,7 @@ import pandas as pd
 import xarray as xr
 
 from xgpm.errors import InvalidArgumentError, NoOverlapError
+from xgpm.seasons import SEASONS, season_index
 
 __all__ = [
     "INTENSITY_EDGES_MM_H",
@@ -38,8 +39,6 @@ __all__ = [
     "gmi_dpr_matchups",
 ]
 
-#: Codes of ``season`` (meteorological seasons of the calendar month, not hemisphere-flipped).
-SEASONS = ("DJF", "MAM", "JJA", "SON")
 #: Codes of ``rain_regime`` (-1: the DPR did not see the footprint).
 RAIN_REGIMES = ("no_rain", "light", "moderate", "heavy")
 #: Rain-rate edges (mm/h) between the ``rain_regime`` classes.
@@ -172,7 +171,7 @@ def add_labels(ds: xr.Dataset) -> xr.Dataset:
     if "time" in ds.variables:
         time = ds["time"]
         month = pd.DatetimeIndex(np.asarray(time.values).ravel()).month.to_numpy()
-        season = np.where(month > 0, (month % 12) // 3, -1).reshape(time.shape)
+        season = np.where(month > 0, season_index(month), -1).reshape(time.shape)
         out["season"] = (
             time.dims,
             np.nan_to_num(season, nan=-1).astype(np.int8),

@@ -38,6 +38,7 @@ import pandas as pd
 import xarray as xr
 
 from xgpm.errors import InvalidArgumentError
+from xgpm.seasons import SEASONS, season_index
 from xgpm.simulate import _noise
 
 __all__ = ["truth_scene", "iter_truth_scenes", "REGIMES", "KOPPEN_CLASSES", "SURFACE_TYPES"]
@@ -56,7 +57,6 @@ KOPPEN_CLASSES = ("ocean", "A", "B", "C", "D", "E")
 #: Codes of the ``surface_type`` variable.
 SURFACE_TYPES = ("ocean", "land", "coast", "snow_ice")
 
-_SEASONS = ("DJF", "MAM", "JJA", "SON")
 _REGIME_BLOCK_HOURS = 6.0
 _DEFAULT_RESOLUTION_KM = 2.0
 
@@ -279,7 +279,7 @@ def _land_fraction_numpy(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- climatology
 def _season_name(month: int) -> str:
-    return _SEASONS[(month % 12) // 3]
+    return SEASONS[int(season_index(month))]
 
 
 def _local_season(month: int, lat: float) -> str:

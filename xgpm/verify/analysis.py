@@ -40,6 +40,7 @@ import pandas as pd
 import xarray as xr
 
 from xgpm.errors import InvalidArgumentError
+from xgpm.seasons import SEASONS, season_of
 from xgpm.verify import _stats
 from xgpm.verify.accumulate import sufficient_statistics
 
@@ -57,14 +58,11 @@ __all__ = [
     "plot_score_vs",
 ]
 
-#: Meteorological seasons in calendar order.
-SEASONS = ("DJF", "MAM", "JJA", "SON")
 #: Rain regimes of :func:`rain_regime`, from dry to convective.
 REGIMES = ("dry", "stratiform", "convective", "no data")
 #: Source classes of :func:`map_context`.
 SOURCE_CLASSES = ("IR-only", "partial MW", "MW")
 
-_SEASON_OF_MONTH = {12: 0, 1: 0, 2: 0, 3: 1, 4: 1, 5: 1, 6: 2, 7: 2, 8: 2, 9: 3, 10: 3, 11: 3}
 _IMERG_VARIABLES = (
     "precipitation",
     "MWprecipSource",
@@ -72,30 +70,6 @@ _IMERG_VARIABLES = (
     "IRinfluence",
     "precipitationQualityIndex",
 )
-
-
-def season_of(time: Any) -> xr.DataArray | np.ndarray:
-    """Meteorological season (``"DJF"``, ``"MAM"``, ``"JJA"``, ``"SON"``) of each time.
-
-    Parameters
-    ----------
-    time : xarray.DataArray or array-like of datetime64
-        Times (e.g. ``ds["time"]``).
-
-    Returns
-    -------
-    xarray.DataArray or numpy.ndarray
-        Same shape (a DataArray named ``season`` for DataArray input), dtype str.
-    """
-    try:
-        months = pd.DatetimeIndex(np.ravel(np.asarray(time, dtype="datetime64[ns]"))).month
-    except (TypeError, ValueError) as err:
-        raise InvalidArgumentError(f"time: expected datetime64 values ({err}).") from None
-    labels = np.array([SEASONS[_SEASON_OF_MONTH[m]] for m in months], dtype=object)
-    labels = labels.astype(str).reshape(np.shape(time))
-    if isinstance(time, xr.DataArray):
-        return xr.DataArray(labels, dims=time.dims, coords=time.coords, name="season")
-    return labels
 
 
 def rain_regime(
