@@ -494,12 +494,20 @@ def _read_scan_mode(
         for coord_name in fam.coordinates:
             if coord_name in data_vars:
                 coords[coord_name] = data_vars.pop(coord_name)
+        n_channels = next(
+            (
+                v.shape[v.dims.index("pmw_frequency")]
+                for v in data_vars.values()
+                if "pmw_frequency" in v.dims
+            ),
+            None,
+        )
+        if n_channels is not None:  # labels in the constructor: one Dataset build, not two
+            coords["pmw_frequency"] = _channel_labels(info, scan_mode, n_channels, name)
         ds = xr.Dataset(data_vars, coords=coords)
 
-        if "pmw_frequency" in ds.dims:
-            labels = _channel_labels(info, scan_mode, ds.sizes["pmw_frequency"], name)
-            ds = ds.assign_coords(pmw_frequency=labels)
-            ds = _expand_uia(ds, group, uia_vars, labels)
+        if n_channels is not None:
+            ds = _expand_uia(ds, group, uia_vars, list(coords["pmw_frequency"]))
         elif uia_vars:
             for var_name, (data, dims, encoding) in uia_vars.items():
                 ds[var_name] = xr.Variable(dims, data, encoding=encoding)
