@@ -33,6 +33,8 @@ _LAZY: dict[str, str] = {
     "reference": "xgpm.reference",
     "simulate": "xgpm.simulate",
     "scoring": "xgpm.scoring",
+    "evaluate": "xgpm.evaluate",
+    "evaluate_retrieval": "xgpm.evaluate",
     "open_radar_composite": "xgpm.io.odim",
     "verify": "xgpm.verify",
     "score": "xgpm.verify",
