@@ -1,7 +1,7 @@
 """asv benchmarks of the inference engine (xgpm.inference) and of xgpm.retrieve.rainrate.
 
-The U-Net is the ``drain`` card's architecture with random weights (no trained weights exist
-yet): timings are those of the real network size. Inputs are random-but-realistic GMI swaths
+The U-Net is the ``drain`` card's architecture with random weights (no trained file needed):
+timings are those of the real network size. Inputs are random-but-realistic GMI swaths
 (:func:`xgpm.models._testing.synthetic_orbit`); 2959 along-track pixels is a full orbit. The
 model is loaded in ``setup`` (cached per process), so load time is not measured.
 """

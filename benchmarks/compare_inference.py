@@ -11,8 +11,8 @@ brightness temperatures (smooth warm background, cold 89 GHz scattering cells) g
 
 Same run, same model, same input; each path timed ``--repeats`` times, round-robin so that all
 paths see the same drift of a shared machine's load (best and median printed), after one
-warm-up call each (model loading is not timed). No trained weights exist yet, so the
-model is the DRAIN architecture of the ``drain`` card with random (He-normal) weights: the
+warm-up call each (model loading is not timed). The model is the DRAIN architecture of the
+``drain`` card with random (He-normal) weights, so the benchmark needs no trained file: the
 timing is that of the real network size; the values are meaningless.
 
     python benchmarks/compare_inference.py               # full orbit, 3 repeats

@@ -29,3 +29,29 @@ def granule(request) -> tuple[str, Path]:
 @pytest.fixture
 def gmi_path() -> Path:
     return GRANULES["1C-GMI"]
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Small tensors gain nothing from threads, and 2 shared cores make OpenMP spin: use 1."""
+    torch = pytest.importorskip("torch")
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+@pytest.fixture
+def h5_reads(monkeypatch):
+    """The HDF5 dataset paths read through LazyH5Array, in order (reads are still done)."""
+    from xgpm.io import _hdf5
+
+    reads: list[str] = []
+    original = _hdf5.LazyH5Array.__getitem__
+
+    def counting(self, key):
+        reads.append(self.path)
+        return original(self, key)
+
+    monkeypatch.setattr(_hdf5.LazyH5Array, "__getitem__", counting)
+    return reads

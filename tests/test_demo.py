@@ -12,20 +12,19 @@ from xgpm.cli import main
 @pytest.mark.slow
 def test_demo_writes_a_complete_report(tmp_path, capsys):
     out, data = tmp_path / "report", tmp_path / "data"
-    code = main(
-        [
-            "demo",
-            "--out",
-            str(out),
-            "--data-dir",
-            str(data),
-            "--truth-res-km",
-            "10",
-            "--radar-step",
-            "30min",
-            "--no-progress",
-        ]
-    )
+    args = [
+        "demo",
+        "--out",
+        str(out),
+        "--data-dir",
+        str(data),
+        "--truth-res-km",
+        "10",
+        "--radar-step",
+        "30min",
+        "--no-progress",
+    ]
+    code = main(args)
     assert code == 0
     report = out / "report.html"
     text = report.read_text()
@@ -39,21 +38,5 @@ def test_demo_writes_a_complete_report(tmp_path, capsys):
     assert "report:" in capsys.readouterr().out
     # a second run reuses the simulated files: nothing new is written
     before = sorted(p.stat().st_mtime_ns for p in data.rglob("*.HDF5"))
-    assert (
-        main(
-            [
-                "demo",
-                "--out",
-                str(out),
-                "--data-dir",
-                str(data),
-                "--truth-res-km",
-                "10",
-                "--radar-step",
-                "30min",
-                "--no-progress",
-            ]
-        )
-        == 0
-    )
+    assert main(args) == 0
     assert sorted(p.stat().st_mtime_ns for p in data.rglob("*.HDF5")) == before

@@ -29,13 +29,7 @@ CHANNELS = ["37V", "37H", "89V", "89H"]
 TOLERANCE = 1e-4  # mm/h
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Small tensors gain nothing from threads, and 2 shared cores make OpenMP spin: use 1."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -14,7 +14,6 @@ import pytest
 import xarray as xr
 
 import xgpm
-from xgpm.io import _hdf5
 
 from .conftest import GRANULES, L1C
 
@@ -177,15 +176,8 @@ def test_imerg_v06_names_are_renamed(tmp_path):
     )
 
 
-def test_opening_reads_no_data_until_compute(gmi_path, monkeypatch):
-    reads = []
-    original = _hdf5.LazyH5Array.__getitem__
-
-    def counting(self, key):
-        reads.append(self.path)
-        return original(self, key)
-
-    monkeypatch.setattr(_hdf5.LazyH5Array, "__getitem__", counting)
+def test_opening_reads_no_data_until_compute(gmi_path, h5_reads):
+    reads = h5_reads
     ds = xgpm.open_granule(gmi_path, scan_mode="S1")
     assert isinstance(ds["Tc"].data, dask.array.Array)
     assert reads == []
@@ -222,15 +214,8 @@ def test_dask_chunks_do_not_change_values(gmi_path):
         xr.testing.assert_identical(ds.compute(), whole)
 
 
-def test_chunks_none_is_lazy_without_dask(gmi_path, monkeypatch):
-    reads = []
-    original = _hdf5.LazyH5Array.__getitem__
-
-    def counting(self, key):
-        reads.append(self.path)
-        return original(self, key)
-
-    monkeypatch.setattr(_hdf5.LazyH5Array, "__getitem__", counting)
+def test_chunks_none_is_lazy_without_dask(gmi_path, h5_reads):
+    reads = h5_reads
     one = xgpm.open_granule(gmi_path, scan_mode="S1", chunks=None)
     assert reads == []
     assert not isinstance(one["Tc"].variable._data, np.ndarray | dask.array.Array)

@@ -30,13 +30,7 @@ from xgpm.models.unet import (  # noqa: E402
 SHIPPED = ("drain", "drain-13ch", "brain")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Small tensors gain nothing from threads, and 2 shared cores make OpenMP spin: use 1."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture

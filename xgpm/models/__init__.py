@@ -14,9 +14,10 @@ Cards and weights are looked up, in this order, in
    it), each laid out as ``<dir>/cards/<name>.yaml`` + ``<dir>/weights/<name>.pt``;
 3. the package itself (``xgpm/models/cards``, ``xgpm/models/weights``).
 
-xgpm ships cards but **no trained weights yet** (training needs the simulator's matchups):
-:func:`load` on such a card raises :class:`~xgpm.errors.ModelNotFoundError` saying how to
-train them. Loaded models are cached per process, keyed by (name, device), behind a lock, so a
+xgpm ships first weights for ``drain`` and ``brain``, trained on simulated matchups only
+(docs/models/drain.md); :func:`load` on a card without weights (``drain-13ch``, or your own)
+raises :class:`~xgpm.errors.ModelNotFoundError` saying how to train them. Loaded models are
+cached per process, keyed by (name, device), behind a lock, so a
 threaded dask computation loads each model once; :func:`load_count` reports how many real
 loads happened (used by the tests and by distributed workers through ``client.run``).
 
@@ -72,7 +73,7 @@ ARCHITECTURES: dict[str, str] = {
 }
 _FRAMEWORKS = ("torch", "numpy")
 _TRAIN_HINT = (
-    "xgpm ships no trained weights yet: train them on simulated GMI/DPR matchups with "
+    "no trained weights for this card: train them on GMI/DPR matchups with "
     "`xgpm train {name} --matchups ZARR` (or in Python: {python}), which writes "
     "{weights} and updates the card; or point XGPM_MODELS_DIR / xgpm.models.set_weights_dir() "
     "at a directory holding trained weights"
