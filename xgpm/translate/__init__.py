@@ -1,0 +1,1 @@
+"""Domain adaptation: any constellation radiometer to pseudo-GMI (``ds.gpm.to_gmi()``)."""
