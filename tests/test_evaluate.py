@@ -20,6 +20,8 @@ from xgpm.evaluate import (
     evaluate_retrieval,
     metrics_table,
     plot_coherence,
+    plot_quantile_calibration,
+    quantile_calibration,
 )
 
 SWATH = ("cross_track", "along_track")
@@ -317,3 +319,81 @@ def test_labels_on_other_coordinates_are_refused():
     )
     with pytest.raises(InvalidArgumentError, match="different 'along_track' coordinates"):
         evaluate_retrieval(pred, ref, by=labels)
+
+
+# --------------------------------------------------------------------------------------------
+# quantile calibration with an atom at zero
+# --------------------------------------------------------------------------------------------
+def _quantiles(values, levels):
+    return xr.DataArray(
+        np.asarray(values, dtype=float), dims=("pixel", "quantile"), coords={"quantile": levels}
+    )
+
+
+def test_quantile_calibration_hand_case():
+    levels = [0.2, 0.6]
+    # pixel 0: dry truth, forecast atom 0.4 -> q_0.2 = 0 (dry tie, share 0.2/0.4), q_0.6 = 1
+    # pixel 1: drizzle truth 0.05 vs q = 0.0 and 0.08: dry ties (tie rule), atom 0.8 -> shares
+    #          0.25 and 0.75; the plain comparison counts only 0.05 <= 0.08
+    # pixel 2: wet truth 2.0, q = 1.0 and 3.0: above, then below
+    # pixel 3: wet truth 0.5 vs dry quantiles: above both, no tie
+    q = _quantiles([[0.0, 1.0], [0.0, 0.08], [1.0, 3.0], [0.0, 0.0]], levels)
+    y = _da([0.0, 0.05, 2.0, 0.5])
+    p = _da([0.6, 0.2, 0.9, 0.3])
+    out = quantile_calibration(q, y, probability=p, rain_threshold=0.1)
+    np.testing.assert_allclose(out["coverage"], [2 / 4, 3 / 4])
+    np.testing.assert_allclose(out["coverage_strict"], [0 / 4, 2 / 4])
+    np.testing.assert_allclose(out["coverage_plain"], [1 / 4, 3 / 4])
+    np.testing.assert_allclose(out["randomized_coverage"], [(0.5 + 0.25) / 4, (2 + 0.75) / 4])
+    np.testing.assert_allclose(out["calibration_error"], out["randomized_coverage"] - levels)
+    assert out["interval_ok"].values.tolist() == [True, True]
+    assert int(out["n_valid"][0]) == 4
+    # without the forecast's atom a tie counts 1/2 (E[V])
+    half = quantile_calibration(q, y, rain_threshold=0.1)
+    np.testing.assert_allclose(half["randomized_coverage"], [(0.5 + 0.5) / 4, (2 + 0.5) / 4])
+
+
+def test_perfect_zero_inflated_forecast_is_calibrated_only_when_randomized():
+    """Truths drawn from the forecast itself: randomized coverage = tau, plain coverage not."""
+    rng = np.random.default_rng(0)
+    n = 40_000
+    p = rng.uniform(0.05, 0.6, n)  # P(rain), varies per pixel
+    scale = rng.uniform(0.5, 5.0, n)  # rain | rain ~ 0.1 + exponential(scale)
+    wet = rng.random(n) < p
+    y = np.where(wet, 0.1 + rng.exponential(scale), 0.0)
+    levels = np.array([0.05, 0.25, 0.5, 0.75, 0.95])
+    u = 1 - (1 - levels[None, :]) / p[:, None]
+    q = np.where(u > 0, 0.1 - scale[:, None] * np.log1p(-np.clip(u, 0, 1)), 0.0)
+    out = quantile_calibration(_quantiles(q, levels), _da(y), probability=_da(p), tolerance=0.01)
+    np.testing.assert_allclose(out["randomized_coverage"], levels, atol=0.01)
+    assert bool(out["interval_ok"].all())
+    assert float(abs(out["coverage"] - levels).max()) > 0.3  # the plain rule fails at 0.05
+    sampled = quantile_calibration(_quantiles(q, levels), _da(y), probability=_da(p), seed=1)
+    np.testing.assert_allclose(sampled["randomized_coverage"], levels, atol=0.015)
+
+
+def test_quantile_calibration_by_category_and_nan():
+    levels = [0.5]
+    q = _quantiles([[1.0], [1.0], [np.nan], [3.0]], levels)
+    y = _da([0.5, 2.0, 1.0, 2.0])
+    kind = xr.DataArray(["land", "ocean", "land", "ocean"], dims="pixel", name="surface")
+    out = quantile_calibration(q, y, by=kind)
+    assert out["surface"].values.tolist() == ["land", "ocean"]
+    assert out["n_valid"].sel(quantile=0.5).values.tolist() == [1, 2]
+    np.testing.assert_allclose(out["coverage"].sel(quantile=0.5), [1.0, 0.5])
+
+
+def test_quantile_calibration_bad_input_and_plot(tmp_path):
+    q = _quantiles([[1.0, 2.0]], [0.25, 0.75])
+    with pytest.raises(InvalidArgumentError, match="quantile"):
+        quantile_calibration(q.rename(quantile="level"), _da([1.0]))
+    with pytest.raises(InvalidArgumentError, match="ref"):
+        quantile_calibration(q, xr.DataArray([1.0], dims="x"))
+    with pytest.raises(InvalidArgumentError, match="levels"):
+        quantile_calibration(q, _da([1.0]), levels=[0.5, 1.5])
+    with pytest.raises(NoValidPairsError):
+        quantile_calibration(q, _da([np.nan]))
+    out = quantile_calibration(q, _da([1.5]))
+    fig = plot_quantile_calibration([out], labels=["m"], path=tmp_path / "c.png")
+    assert (tmp_path / "c.png").stat().st_size > 1000
+    assert fig.axes[0].get_xlabel() == "nominal level tau"

@@ -22,6 +22,7 @@ from xgpm.models.unet import (  # noqa: E402
     DrainUNet,
     count_parameters,
     drain_loss,
+    mixture_quantiles,
     pinball_loss,
     receptive_margin,
     train_drain,
@@ -100,7 +101,9 @@ def test_card_without_weights_says_how_to_train(registry_dir):
 def test_save_then_load_round_trip(registry_dir):
     module = random_unet(1, in_channels=4, base_channels=4, depth=2)
     updates = {
-        "architecture": {"kwargs": {"base_channels": 4, "depth": 2}},
+        "architecture": {
+            "kwargs": {"base_channels": 4, "depth": 2, "quantile_head": "zero_inflated"}
+        },
         "receptive_margin": receptive_margin(2),
         "divisibility": 4,
         "inputs": {"normalisation": {"mean": [250.0, 240.0, 260.0, 255.0]}},
@@ -158,7 +161,8 @@ def test_invalid_cards_are_refused(change, message):
 def test_card_with_too_small_margin_is_refused_at_load():
     document = tiny_card("bad-margin", architecture={"base_channels": 4, "depth": 2})
     document["receptive_margin"] = 3
-    models.register(document, module=random_unet(0, base_channels=4, depth=2), overwrite=True)
+    module = random_unet(0, **document["architecture"]["kwargs"])
+    models.register(document, module=module, overwrite=True)
     try:
         with pytest.raises(RegistryError, match="receptive_margin 3 is smaller"):
             models.load("bad-margin", "cpu")
@@ -204,6 +208,76 @@ def test_heads_are_physical_and_quantiles_never_cross():
     assert bool((out[:, 2] >= 0).all())
     torch.testing.assert_close(out[:, 1], torch.sigmoid(heads["pop_logit"]))
     assert float(out[:, 0].std()) > 0.01  # the output does depend on the input
+
+
+def test_mixture_quantiles_match_hand_computation():
+    # p = 0.5; conditional quantile function through (0, 0.1) and (0.5, 2.0), flat above
+    p = torch.full((1, 1, 1), 0.5)
+    conditional = torch.full((1, 1, 1, 1), 2.0)
+    taus = (0.25, 0.5, 0.625, 0.75, 0.9)
+    q = mixture_quantiles(p, conditional, (0.5,), taus, rain_threshold=0.1)[0, :, 0, 0]
+    # tau <= 1 - p -> 0; tau = 0.625 -> u = 1 - 0.375 / 0.5 = 0.25 -> 0.1 + 0.5 * 1.9
+    expected = torch.tensor([0.0, 0.0, 1.05, 2.0, 2.0])
+    torch.testing.assert_close(q, expected)
+    # certain rain: the mixture quantiles are the conditional ones
+    q1 = mixture_quantiles(torch.ones(1, 1, 1), conditional, (0.5,), (0.5,), 0.1)
+    assert float(q1) == pytest.approx(2.0)
+
+
+def test_zero_inflated_head_outputs_exact_zeros_and_ordered_quantiles():
+    module = random_unet(5, in_channels=4, base_channels=4, depth=2)
+    assert module.quantile_head == "zero_inflated"
+    with torch.no_grad():
+        module.head.bias[1] = -4.0  # mostly dry: P(rain) small
+        x = 3.0 * torch.randn(2, 4, 16, 16)
+        out, heads = module(x), module.heads(x)
+    pop = out[:, 1]
+    assert bool((heads["conditional_quantiles"] >= module.rain_threshold).all())
+    assert bool((heads["conditional_quantiles"].diff(dim=1) >= 0).all())
+    assert bool((out[:, 2:].diff(dim=1) >= 0).all())
+    for k, tau in enumerate(module.quantiles):
+        dry = pop <= 1 - tau
+        assert bool((out[:, 2 + k][dry] == 0).all())
+        assert bool((out[:, 2 + k][~dry] >= module.rain_threshold).all())
+    assert bool((out[:, 2] == 0).any())
+
+
+def test_zero_inflated_loss_uses_the_rainy_pixels_only():
+    torch.manual_seed(1)
+    conditional = 0.1 + torch.rand(1, 3, 2, 2).cumsum(dim=1)
+    outputs = {
+        "mean": torch.rand(1, 2, 2),
+        "pop_logit": torch.randn(1, 2, 2),
+        "quantiles": torch.zeros(1, 2, 2, 2),
+        "conditional_quantiles": conditional,
+    }
+    levels = (0.2, 0.5, 0.8)
+    target = torch.tensor([[[0.0, 3.0], [float("nan"), 0.05]]])
+    _, parts = drain_loss(outputs, target, quantiles=(0.25, 0.75), conditional_levels=levels)
+    y, q = 3.0, conditional[0, :, 0, 1]
+    expected = (
+        sum(max(t * (y - v), (t - 1) * (y - v)) for t, v in zip(levels, q.tolist(), strict=True))
+        / 3
+    )
+    assert parts["quantile"] == pytest.approx(expected, rel=1e-6)
+    with pytest.raises(InvalidArgumentError, match="conditional_levels"):
+        drain_loss(outputs, target, quantiles=(0.25, 0.75))
+
+
+def test_training_time_budget_stops_early():
+    tb, rain = _synthetic_scenes(n=4, size=16)
+    result = train_drain(
+        (tb, rain),
+        model_kwargs={"base_channels": 4, "depth": 2},
+        epochs=50,
+        batch_size=2,
+        max_minutes=1e-6,
+        augment=True,
+        progress=False,
+    )
+    assert len(result.history) == 1 and result.history[0]["steps"] == 1
+    with pytest.raises(InvalidArgumentError, match="schedule"):
+        train_drain((tb, rain), schedule="step", progress=False)
 
 
 def test_input_size_must_be_divisible():
@@ -268,6 +342,7 @@ def test_training_decreases_the_loss():
         batch_size=4,
         learning_rate=5e-3,
         progress=False,
+        schedule="constant",
     )
     losses = [entry["loss"] for entry in result.history]
     assert len(losses) == 6 and all(math.isfinite(v) for v in losses)

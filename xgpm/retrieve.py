@@ -72,6 +72,10 @@ def rainrate(
         ``surface_precip_quantile`` (mm/h, dim ``quantile``) on the input swath (same dims and
         coordinates), float32, NaN where an input channel is NaN; lazy for dask input. Attributes
         record the model, its version, its training data, the input sensor and xgpm's version.
+        ``surface_precip`` is the model's mean rain rate (DRAIN: the MSE-trained mean head;
+        BRAIN: the posterior mean). DRAIN's quantiles are those of a zero-inflated distribution:
+        exactly 0 where ``quantile <= 1 - probability_of_precip``; score them with
+        :func:`xgpm.evaluate.quantile_calibration`.
 
     Raises
     ------

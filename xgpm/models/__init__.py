@@ -78,12 +78,18 @@ _TRAIN_HINT = (
     "{weights} and updates the card; or point XGPM_MODELS_DIR / xgpm.models.set_weights_dir() "
     "at a directory holding trained weights"
 )
+#: How to train a card's weights, by architecture (other cards say it in ``how_to_train``).
 _PYTHON_HINT = {
-    "torch": "xgpm.models.unet.train_drain(...) then xgpm.models.save({name!r}, result.model, "
-    "result.card_updates())",
-    "numpy": "xgpm.models.brain.BrainRetrieval(sigma).fit(tb, rain) then "
+    "drain_unet": "xgpm.models.unet.train_drain(...) then xgpm.models.save({name!r}, "
+    "result.model, result.card_updates())",
+    "brain": "xgpm.models.brain.BrainRetrieval(sigma).fit(tb, rain) then "
     "xgpm.models.save({name!r}, brain)",
 }
+_GENERIC_HINT = (
+    "no trained weights for this card: train them as its card's `how_to_train` or "
+    "`metrics.command` says (`xgpm train --help` lists the trainers), which writes {weights}; "
+    "or point XGPM_MODELS_DIR / xgpm.models.set_weights_dir() at a directory holding them"
+)
 
 
 # ------------------------------------------------------------------------------------------
@@ -485,11 +491,15 @@ def _load_uncached(spec: ModelSpec, entry: _Entry, device: str) -> Any:
 
 def _missing_weights(spec: ModelSpec, entry: _Entry) -> ModelNotFoundError:
     where = entry.weights_path or f"xgpm/models/weights/{spec.name}.pt"
-    python = _PYTHON_HINT[spec.framework].format(name=spec.name)
-    return ModelNotFoundError(
-        f"model {spec.name!r} has a card but no trained weights ({where} does not exist). "
-        + _TRAIN_HINT.format(name=spec.name, python=python, weights=where)
-    )
+    head = f"model {spec.name!r} has a card but no trained weights ({where} does not exist). "
+    if spec.raw.get("how_to_train"):
+        return ModelNotFoundError(head + f"Train them: {spec.raw['how_to_train']}")
+    if spec.architecture in _PYTHON_HINT:
+        python = _PYTHON_HINT[spec.architecture].format(name=spec.name)
+        return ModelNotFoundError(
+            head + _TRAIN_HINT.format(name=spec.name, python=python, weights=where)
+        )
+    return ModelNotFoundError(head + _GENERIC_HINT.format(weights=where))
 
 
 def load(name: str | ModelSpec, device: Any = None) -> Any:

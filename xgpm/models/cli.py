@@ -36,6 +36,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument("--device", help="torch device (default: cuda if available)")
+    parser.add_argument(
+        "--minutes", type=float, default=None, help="wall-clock training budget (torch models)"
+    )
+    parser.add_argument(
+        "--augment", action="store_true", help="random flips of the scenes (torch models)"
+    )
     parser.add_argument("--tb-var", default="Tc")
     parser.add_argument("--rain-var", default="surface_precip")
     parser.add_argument(
@@ -57,6 +63,8 @@ def run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         learning_rate=args.learning_rate,
         device=args.device,
+        max_minutes=args.minutes,
+        augment=args.augment,
         tb_var=args.tb_var,
         rain_var=args.rain_var,
         training_data=args.training_data,
@@ -83,6 +91,8 @@ def train_from_matchups(
     batch_size: int = 16,
     learning_rate: float = 1e-3,
     device: str | None = None,
+    max_minutes: float | None = None,
+    augment: bool = False,
     tb_var: str = "Tc",
     rain_var: str = "surface_precip",
     training_data: str | None = None,
@@ -90,7 +100,8 @@ def train_from_matchups(
 ) -> Path:
     """Train ``model`` on a matchup store and save it; returns the card path written.
 
-    See the module docstring for the store layout.
+    See the module docstring for the store layout. ``max_minutes`` and ``augment`` are passed
+    to :func:`xgpm.models.unet.train_drain` (torch models only; cosine learning-rate decay).
     """
     import numpy as np
 
@@ -137,6 +148,8 @@ def train_from_matchups(
             learning_rate=learning_rate,
             device=device,
             progress=progress,
+            max_minutes=max_minutes,
+            augment=augment,
         )
         updates.update(result.card_updates())
         updates["history"] = [{k: float(v) for k, v in h.items()} for h in result.history]

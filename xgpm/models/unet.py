@@ -9,8 +9,25 @@ with three heads on the last decoder level:
 - ``surface_precip``: the conditional mean rain rate in mm/h, made non-negative by a softplus;
 - ``probability_of_precip``: the probability that rain >= 0.1 mm/h (a logit, squashed by a
   sigmoid at inference);
-- ``surface_precip_quantile``: quantiles of rain (default 0.05, 0.25, 0.5, 0.75, 0.95) built as
-  cumulative sums of softplus increments, so they are non-negative and never cross.
+- ``surface_precip_quantile``: quantiles of rain (default 0.05, 0.25, 0.5, 0.75, 0.95).
+
+Rain has an atom at zero (over 80 % of the pixels the radar sees are dry), so the quantile head
+is *zero-inflated* by default (``quantile_head="zero_inflated"``): the network predicts the
+quantiles of rain *given rain* (``>= rain_threshold``) at fixed levels ``conditional_levels``
+(``rain_threshold`` plus cumulative sums of softplus increments: never below the threshold,
+never crossing), and the quantile of the mixture at level ``tau`` follows from the probability
+of precipitation ``p``::
+
+    q_tau = 0                                            if tau <= 1 - p
+    q_tau = Q_rain((tau - (1 - p)) / p)                  otherwise
+
+with ``Q_rain`` the conditional quantile function, linear between the levels (and
+``Q_rain(0) = rain_threshold``, flat above the last level). The head can therefore output
+exactly 0, and the quantiles are calibrated when ``p`` and ``Q_rain`` are. The conditional
+quantiles are trained with the pinball loss on the rainy pixels only, which also balances the
+rain / no-rain imbalance for this head. ``quantile_head="cumulative"`` is the first, direct
+head (cumulative softplus sums at the nominal levels, never exactly 0), kept to read old
+weights.
 
 The width and depth are xgpm's choices (the paper's exact hyper-parameters are not public in a
 form we could copy): 3 poolings (divisibility 8, receptive margin 51 pixels) and 24 base
@@ -46,13 +63,86 @@ __all__ = [
     "receptive_margin",
     "train_drain",
     "DEFAULT_QUANTILES",
+    "DEFAULT_CONDITIONAL_LEVELS",
+    "QUANTILE_HEADS",
     "RAIN_THRESHOLD",
+    "mixture_quantiles",
 ]
 
 #: Quantiles predicted by default.
 DEFAULT_QUANTILES: tuple[float, ...] = (0.05, 0.25, 0.5, 0.75, 0.95)
 #: Rain / no-rain threshold (mm/h) of the probability-of-precipitation head (SatRain's).
 RAIN_THRESHOLD = 0.1
+#: Levels of the conditional (rain >= threshold) quantiles of the zero-inflated head.
+DEFAULT_CONDITIONAL_LEVELS: tuple[float, ...] = (
+    *(round(0.05 * k, 2) for k in range(1, 20)),
+    0.98,
+)
+#: Kinds of quantile head (see the module docstring).
+QUANTILE_HEADS = ("zero_inflated", "cumulative")
+
+
+def _check_levels(levels: Sequence[float], what: str) -> tuple[float, ...]:
+    levels = tuple(float(q) for q in levels)
+    if (
+        not levels
+        or any(not 0.0 < q < 1.0 for q in levels)
+        or any(b <= a for a, b in zip(levels[:-1], levels[1:], strict=True))
+    ):
+        raise InvalidArgumentError(
+            f"DrainUNet: {what} must be strictly increasing in (0, 1), got {levels}"
+        )
+    return levels
+
+
+def mixture_quantiles(
+    probability: torch.Tensor,
+    conditional: torch.Tensor,
+    conditional_levels: Sequence[float],
+    quantiles: Sequence[float],
+    rain_threshold: float = RAIN_THRESHOLD,
+) -> torch.Tensor:
+    """Quantiles of a zero-inflated rain distribution from P(rain) and conditional quantiles.
+
+    Parameters
+    ----------
+    probability : Tensor (B, H, W)
+        Probability ``p`` that rain >= ``rain_threshold``.
+    conditional : Tensor (B, K, H, W)
+        Quantiles of rain given rain >= ``rain_threshold`` at ``conditional_levels``
+        (non-decreasing along K, >= ``rain_threshold``).
+    conditional_levels : sequence of float
+        The K increasing levels in (0, 1).
+    quantiles : sequence of float
+        Levels ``tau`` of the mixture quantiles wanted.
+    rain_threshold : float
+        Lower end of the conditional distribution: ``Q_rain(0)``.
+
+    Returns
+    -------
+    Tensor (B, Q, H, W)
+        ``0`` where ``tau <= 1 - p``, else ``Q_rain((tau - (1 - p)) / p)`` with ``Q_rain``
+        linear between ``(0, rain_threshold)`` and the conditional levels, flat above the
+        last level.
+    """
+    levels = torch.as_tensor(
+        (0.0, *conditional_levels), dtype=conditional.dtype, device=conditional.device
+    )
+    floor = torch.full_like(conditional[:, :1], float(rain_threshold))
+    values = torch.cat([floor, conditional], dim=1)  # (B, K + 1, H, W)
+    p = probability.clamp(min=1e-12)
+    out = []
+    for tau in quantiles:
+        u = 1.0 - (1.0 - float(tau)) / p  # level within the rain distribution
+        upper = torch.searchsorted(levels, u.contiguous(), right=False).clamp(1, len(levels) - 1)
+        lower = upper - 1
+        low_level, high_level = levels[lower], levels[upper]
+        weight = ((u - low_level) / (high_level - low_level)).clamp(0.0, 1.0)
+        low_value = torch.gather(values, 1, lower[:, None])[:, 0]
+        high_value = torch.gather(values, 1, upper[:, None])[:, 0]
+        q = low_value + weight * (high_value - low_value)
+        out.append(torch.where(u > 0, q, torch.zeros_like(q)))
+    return torch.stack(out, dim=1)
 
 
 def _conv_block(
@@ -96,6 +186,12 @@ class DrainUNet(nn.Module):
         Cap on the feature maps per level (keeps deep levels small).
     rain_threshold : float
         Threshold (mm/h) of the probability-of-precipitation head; stored for the losses.
+    quantile_head : {"zero_inflated", "cumulative"}
+        Zero-inflated mixture quantiles (default; see the module docstring) or the first
+        direct head (cumulative softplus sums at ``quantiles``; never exactly 0).
+    conditional_levels : sequence of float, optional
+        Levels of the conditional quantiles of the zero-inflated head
+        (default :data:`DEFAULT_CONDITIONAL_LEVELS`).
 
     Notes
     -----
@@ -114,23 +210,30 @@ class DrainUNet(nn.Module):
         kernel_size: int = 3,
         max_channels: int | None = 256,
         rain_threshold: float = RAIN_THRESHOLD,
+        quantile_head: str = "zero_inflated",
+        conditional_levels: Sequence[float] | None = None,
     ):
         super().__init__()
-        quantiles = tuple(float(q) for q in quantiles)
         if depth < 1 or in_channels < 1 or base_channels < 1 or convs_per_block < 1:
             raise InvalidArgumentError(
                 "DrainUNet: depth, in_channels, base_channels and convs_per_block must be >= 1"
             )
         if kernel_size % 2 != 1:
             raise InvalidArgumentError(f"DrainUNet: kernel_size must be odd, got {kernel_size}")
-        if (
-            not quantiles
-            or any(not 0.0 < q < 1.0 for q in quantiles)
-            or any(b <= a for a, b in zip(quantiles[:-1], quantiles[1:], strict=True))
-        ):
+        quantiles = _check_levels(quantiles, "quantiles")
+        if quantile_head not in QUANTILE_HEADS:
             raise InvalidArgumentError(
-                f"DrainUNet: quantiles must be strictly increasing in (0, 1), got {quantiles}"
+                f"DrainUNet: quantile_head must be one of {QUANTILE_HEADS}, got {quantile_head!r}"
             )
+        if quantile_head == "zero_inflated":
+            conditional_levels = _check_levels(
+                DEFAULT_CONDITIONAL_LEVELS if conditional_levels is None else conditional_levels,
+                "conditional_levels",
+            )
+        else:
+            conditional_levels = ()
+        self.quantile_head = quantile_head
+        self.conditional_levels = conditional_levels
         self.in_channels = in_channels
         self.depth = depth
         self.quantiles = quantiles
@@ -162,7 +265,8 @@ class DrainUNet(nn.Module):
             _conv_block(2 * widths[level], widths[level], convs_per_block, kernel_size)
             for level in reversed(range(depth))
         )
-        self.head = nn.Conv2d(widths[0], 2 + len(quantiles), 1)
+        n_raw_quantiles = len(conditional_levels) if conditional_levels else len(quantiles)
+        self.head = nn.Conv2d(widths[0], 2 + n_raw_quantiles, 1)
 
     # -- geometry --------------------------------------------------------------------------
     @property
@@ -207,14 +311,30 @@ class DrainUNet(nn.Module):
         dict
             ``mean`` (B, H, W) rain in mm/h (>= 0), ``pop_logit`` (B, H, W) the logit of
             P(rain >= ``rain_threshold``), ``quantiles`` (B, Q, H, W) in mm/h, non-decreasing
-            along Q.
+            along Q; with the zero-inflated head also ``conditional_quantiles`` (B, K, H, W),
+            the quantiles of rain given rain at :attr:`conditional_levels` (what is trained).
         """
         raw = self._features(x)
         mean = F.softplus(raw[:, 0])
         pop_logit = raw[:, 1]
         # Non-crossing by construction: q_k = softplus(r_0) + ... + softplus(r_k).
-        quantiles = torch.cumsum(F.softplus(raw[:, 2:]), dim=1)
-        return {"mean": mean, "pop_logit": pop_logit, "quantiles": quantiles}
+        increments = torch.cumsum(F.softplus(raw[:, 2:]), dim=1)
+        if self.quantile_head == "cumulative":
+            return {"mean": mean, "pop_logit": pop_logit, "quantiles": increments}
+        conditional = self.rain_threshold + increments
+        quantiles = mixture_quantiles(
+            torch.sigmoid(pop_logit),
+            conditional,
+            self.conditional_levels,
+            self.quantiles,
+            self.rain_threshold,
+        )
+        return {
+            "mean": mean,
+            "pop_logit": pop_logit,
+            "quantiles": quantiles,
+            "conditional_quantiles": conditional,
+        }
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Inference output ``(B, 2 + Q, H, W)``: mean (mm/h), probability, quantiles (mm/h)."""
@@ -305,6 +425,7 @@ def drain_loss(
     mean_loss: str = "mse",
     huber_delta: float = 5.0,
     weights: tuple[float, float, float] = (1.0, 1.0, 1.0),
+    conditional_levels: Sequence[float] | None = None,
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """Loss of the three heads where the radar saw (finite ``target``).
 
@@ -324,6 +445,11 @@ def drain_loss(
         Huber transition (mm/h).
     weights : (float, float, float)
         Weights of the mean, probability (BCE) and quantile (pinball) terms.
+    conditional_levels : sequence of float, optional
+        Levels of ``outputs["conditional_quantiles"]`` (the zero-inflated head). When that key
+        is present the quantile term is the pinball loss of the conditional quantiles over the
+        pixels with rain >= ``rain_threshold`` only (0 if there is none); otherwise it is the
+        pinball loss of ``outputs["quantiles"]`` at ``quantiles`` over every seen pixel.
 
     Returns
     -------
@@ -347,8 +473,20 @@ def drain_loss(
     loss_pop = F.binary_cross_entropy_with_logits(
         outputs["pop_logit"][seen], (truth >= rain_threshold).to(truth.dtype)
     )
-    predicted_quantiles = outputs["quantiles"].permute(0, 2, 3, 1)[seen]  # (N, Q)
-    loss_quantile = pinball_loss(predicted_quantiles, truth, quantiles)
+    if "conditional_quantiles" in outputs:
+        if conditional_levels is None:
+            raise InvalidArgumentError(
+                "drain_loss: outputs hold conditional_quantiles; pass conditional_levels"
+            )
+        wet = seen & (target >= rain_threshold)
+        if bool(wet.any()):
+            conditional = outputs["conditional_quantiles"].permute(0, 2, 3, 1)[wet]  # (N, K)
+            loss_quantile = pinball_loss(conditional, target[wet], conditional_levels)
+        else:
+            loss_quantile = outputs["conditional_quantiles"].sum() * 0.0
+    else:
+        predicted_quantiles = outputs["quantiles"].permute(0, 2, 3, 1)[seen]  # (N, Q)
+        loss_quantile = pinball_loss(predicted_quantiles, truth, quantiles)
     w_mean, w_pop, w_quantile = weights
     total = w_mean * loss_mean + w_pop * loss_pop + w_quantile * loss_quantile
     parts = {
@@ -470,6 +608,9 @@ def train_drain(
     seed: int = 0,
     progress: bool = True,
     callback: Callable[[dict[str, float]], None] | None = None,
+    schedule: str = "cosine",
+    max_minutes: float | None = None,
+    augment: bool = False,
 ) -> TrainResult:
     """Train a :class:`DrainUNet` on (brightness temperature, reference rain) scenes.
 
@@ -498,6 +639,16 @@ def train_drain(
         Show a tqdm progress bar over the training steps.
     callback : callable, optional
         Called with each epoch's history entry.
+    schedule : {"cosine", "constant"}
+        Learning rate schedule: ``"cosine"`` decays it from ``learning_rate`` to 0 over the
+        run, where the run's progress is the larger of the fraction of steps done and the
+        fraction of ``max_minutes`` spent (so a time-capped run still ends at a small rate).
+    max_minutes : float, optional
+        Wall-clock budget: training stops after the first step past it (the history then
+        holds the epochs begun, the last one possibly partial).
+    augment : bool
+        Flip each batch at random along either image axis (a conically scanning radiometer
+        has the same view geometry across its swath, and the orbit direction is arbitrary).
 
     Returns
     -------
@@ -516,9 +667,19 @@ def train_drain(
     >>> len(result.history)
     2
     """
+    import math
+    import time
+
     from tqdm.auto import tqdm
 
+    if schedule not in ("cosine", "constant"):
+        raise InvalidArgumentError(
+            f"train_drain: schedule must be 'cosine' or 'constant', got {schedule!r}"
+        )
+    if max_minutes is not None and not max_minutes > 0:
+        raise InvalidArgumentError(f"train_drain: max_minutes must be > 0, got {max_minutes}")
     torch.manual_seed(seed)
+    flips = torch.Generator().manual_seed(seed + 1)
     if device is None:
         device = "cuda" if torch.cuda.is_available() else "cpu"
     device = torch.device(device)
@@ -543,14 +704,35 @@ def train_drain(
         n_steps = epochs * len(loader)
     except TypeError:  # an iterable-style loader has no length
         n_steps = None
+    start = time.perf_counter()
+    budget_s = None if max_minutes is None else 60.0 * max_minutes
+    done = 0
+    time_up = False
+
+    def progress_fraction() -> float:
+        fractions = [0.0]
+        if n_steps:
+            fractions.append(done / n_steps)
+        if budget_s is not None:
+            fractions.append((time.perf_counter() - start) / budget_s)
+        return min(max(fractions), 1.0)
+
     with tqdm(total=n_steps, desc="train_drain", unit="step", disable=not progress) as bar:
         for epoch in range(epochs):
             model.train()
             sums = {"loss": 0.0, "mean": 0.0, "pop": 0.0, "quantile": 0.0}
             steps = 0
             for tb, rain in loader:
+                if schedule == "cosine":
+                    rate = 0.5 * learning_rate * (1.0 + math.cos(math.pi * progress_fraction()))
+                    for group in optimiser.param_groups:
+                        group["lr"] = rate
                 tb = torch.as_tensor(tb, dtype=torch.float32, device=device)
                 rain = torch.as_tensor(rain, dtype=torch.float32, device=device)
+                if augment:
+                    axes = [a for a in (-2, -1) if bool(torch.rand(1, generator=flips) < 0.5)]
+                    if axes:
+                        tb, rain = tb.flip(axes), rain.flip(axes)
                 x = (tb - mean[:, None, None]) / std[:, None, None]
                 x = torch.nan_to_num(x, nan=0.0)  # NaN TB -> channel mean
                 x, height, width = _pad_to(x, model.divisibility)
@@ -564,21 +746,28 @@ def train_drain(
                     rain_threshold=model.rain_threshold,
                     mean_loss=mean_loss,
                     weights=loss_weights,
+                    conditional_levels=getattr(model, "conditional_levels", None) or None,
                 )
                 optimiser.zero_grad()
                 loss.backward()
                 optimiser.step()
                 steps += 1
+                done += 1
                 sums["loss"] += float(loss.detach())
                 for key, value in parts.items():
                     sums[key] += value
                 bar.update(1)
                 bar.set_postfix(epoch=epoch, loss=f"{float(loss.detach()):.4g}")
+                if budget_s is not None and time.perf_counter() - start > budget_s:
+                    time_up = True
+                    break
             entry = {key: value / max(steps, 1) for key, value in sums.items()}
             entry.update(epoch=epoch, steps=steps)
             history.append(entry)
             if callback is not None:
                 callback(entry)
+            if time_up:
+                break
     model = model.to("cpu").eval()
     clean = {
         "mean": [float(v) for v in normalisation["mean"]],
