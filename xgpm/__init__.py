@@ -28,6 +28,9 @@ _LAZY: dict[str, str] = {
     "select_channels": "xgpm.channels",
     "colocate": "xgpm.colocation",
     "rainrate": "xgpm.retrieve",
+    "to_gmi": "xgpm.translate",
+    "process": "xgpm.process",
+    "translate": "xgpm.translate",
     "models": "xgpm.models",
     "inference": "xgpm.inference",
     "reference": "xgpm.reference",
@@ -43,7 +46,7 @@ _LAZY: dict[str, str] = {
 __all__ = ["XGPMError", "XGPMWarning", "__version__", *sorted(_LAZY)]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from xgpm import inference, models, reference, sensors, verify  # noqa: F401  # noqa: F401
+    from xgpm import inference, models, process, reference, sensors, verify  # noqa: F401
     from xgpm.channels import pct, select_channels  # noqa: F401
     from xgpm.colocation import colocate  # noqa: F401
     from xgpm.io import products  # noqa: F401
@@ -51,6 +54,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from xgpm.io.read import open_granule, open_granules  # noqa: F401
     from xgpm.io.write import write_granule  # noqa: F401
     from xgpm.retrieve import rainrate  # noqa: F401
+    from xgpm.translate import to_gmi  # noqa: F401
     from xgpm.verify import score  # noqa: F401
 
 

@@ -17,6 +17,7 @@ COMMANDS: dict[str, str] = {
     "matchups": "xgpm.matchups_cli",
     "train": "xgpm.models.cli",
     "demo": "xgpm.demo",
+    "process": "xgpm.process.cli",
 }
 
 
