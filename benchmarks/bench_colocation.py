@@ -39,6 +39,26 @@ class ColocateFullOrbit:
         self.colocate(self.gmi, self.ssmis, radius_km=15, **self.kwargs)
 
 
+class ColocateFullOrbitThreaded:
+    """Nearest neighbour on the same full orbits with 2 threads (chunks of equal work)."""
+
+    timeout = 300
+
+    def setup(self):
+        from xgpm.colocation import colocate
+
+        self.colocate = colocate
+        self.gmi, self.ssmis, self.dpr = _orbits()
+        small = self.ssmis.isel(along_track=slice(0, 40))
+        colocate(self.gmi, small, radius_km=15, on_empty="nan", num_threads=2)
+
+    def time_gmi_on_ssmis(self):
+        self.colocate(self.gmi, self.ssmis, radius_km=15, num_threads=2)
+
+    def time_dpr_on_gmi(self):
+        self.colocate(self.dpr, self.gmi, radius_km=5, num_threads=2)
+
+
 class ColocateDask:
     """Lazy colocation, chunked along along_track, computed with the threaded scheduler."""
 

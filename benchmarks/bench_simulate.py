@@ -10,7 +10,8 @@ Two worlds:
 
 Run directly with ``python benchmarks/bench_simulate.py`` (prints the timings, and the speed-up
 of the forward model's numba kernel over its plain-numpy reference measured in the same run; add
-``--physics-orbit`` for one full orbit with the real physics, about a minute on 2 cores).
+``--physics-orbit`` for one full orbit with the real physics, about a minute on 2 cores, or
+``--stages`` for the CPU time of each stage of that orbit).
 """
 
 from __future__ import annotations
@@ -179,7 +180,62 @@ def full_orbit_physics() -> None:
     )
 
 
+def full_orbit_stages() -> None:
+    """Where the CPU of one full orbit goes: thread CPU time of each stage (``--stages``).
+
+    The truth runs in a worker thread, the forward model in a few threads of its own; the
+    stages are timed with ``time.thread_time`` in the thread that runs them, so the forward
+    model's kernel is the process CPU left over by the other stages.
+    """
+    import functools
+    import resource
+
+    from xgpm.simulate import scenes
+
+    totals: dict[str, list[float]] = {}
+
+    def timed(module, name: str, label: str) -> None:
+        func = getattr(module, name)
+
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            t0, c0 = time.perf_counter(), time.thread_time()
+            try:
+                return func(*args, **kwargs)
+            finally:
+                entry = totals.setdefault(label, [0.0, 0.0])
+                entry[0] += time.perf_counter() - t0
+                entry[1] += time.thread_time() - c0
+
+        setattr(module, name, wrapper)
+
+    timed(scenes, "_SceneContext", "truth: land fraction, Koppen, tile layout, static fields")
+    timed(scenes, "_scene_at", "truth: AR noise states, FFTs, geophysical fields")
+    timed(instruments, "truth_on_grid", "truth: total (worker thread)")
+    timed(instruments, "_complex_nodes", "adaptive RTM: node selection")
+    timed(instruments, "_sample_footprint", "antenna pattern: Gaussian filters + sampling")
+    timed(instruments, "_radar_block", "DPR: footprint, type")
+    timed(instruments, "_radiometer_datasets", "noise, calibration, datasets")
+    bench = FullOrbitGMIDPR()
+    bench.setup()
+    instruments.observe_platform(_gpm_targets(bench.granule, slice(1000, 1020)), seed=0)  # JIT
+    totals.clear()
+    t, c = time.perf_counter(), time.process_time()
+    instruments.observe_platform(bench.targets, seed=0)
+    wall, cpu = time.perf_counter() - t, time.process_time() - c
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"full orbit GMI+DPR: wall {wall:.1f} s, CPU {cpu:.1f} s, peak RSS {peak:.0f} MB")
+    main_stages = sum(v[1] for k, v in totals.items() if not k.startswith("truth"))
+    for label, (w, cpu_s) in totals.items():
+        print(f"  {label:<58} CPU {cpu_s:6.1f} s  (wall {w:6.1f} s)")
+    rest = cpu - totals["truth: total (worker thread)"][1] - main_stages
+    print(f"  {'forward model (numba, own threads) and the rest':<58} CPU {rest:6.1f} s")
+
+
 def _main() -> None:
+    if "--stages" in sys.argv:
+        full_orbit_stages()
+        return
     bench = FullOrbitGMIDPR()
     bench.setup()
     t = time.perf_counter()

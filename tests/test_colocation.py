@@ -330,6 +330,56 @@ def test_any_chunking_gives_identical_result(case):
         np.testing.assert_array_equal(computed[name].values, eager[name].values, err_msg=name)
 
 
+@pytest.mark.parametrize("method", ["nearest", "mean", "gaussian"])
+@pytest.mark.parametrize("threads", [2, 3])
+def test_threads_give_identical_result(method, threads):
+    # Eager with several threads: chunks of equal work instead of equal length.
+    res = colocate(
+        *_CROSSING, radius_km=20, method=method, footprint_km=(9.0, 5.0), num_threads=threads
+    )
+    eager = _EAGER[method]
+    assert set(res.data_vars) == set(eager.data_vars)
+    for name in eager.data_vars:
+        np.testing.assert_array_equal(res[name].values, eager[name].values, err_msg=name)
+
+
+def test_balanced_chunks_split_the_overlap_and_select_the_same_source_scans():
+    from xgpm.colocation import core
+
+    # A long target whose overlap with the source is a short stretch of it.
+    src = gmi_orbit(240, 45, start_arg_lat_deg=10.0, ascending_node_lon_deg=0.0)
+    tgt = ssmis_orbit(600, 30, ascending_node_lon_deg=19.0, start_arg_lat_deg=-20.0)
+    src_geom = core._source_geometry(src)
+    tgt_geom, _ = core._target_geometries(tgt, None)
+    params = {"r_chord": 20 / EARTH_RADIUS_KM, "max_dt": -1, "sigma_along": 1, "sigma_cross": 1}
+    chunks, pre = core._balanced_chunks(src_geom, tgt_geom, params["r_chord"], -1, 2)
+    assert sum(chunks) == tgt.sizes["along_track"]
+    assert all(c % pre["target_tile"][1] == 0 for c in chunks[:-1])  # on block boundaries
+    fast, _ = core._plan_swath(src, src_geom, tgt_geom, ["Tc"], chunks, params, "mean", -1, 2, pre)
+    slow, _ = core._plan_swath(src, src_geom, tgt_geom, ["Tc"], chunks, params, "mean", -1)
+    for a, b in zip(fast, slow, strict=True):
+        np.testing.assert_array_equal(a[7], b[7])  # the same source scans
+        for ca, cb in zip(a[10], b[10], strict=True):  # the same target caps
+            np.testing.assert_array_equal(ca, cb)
+    # Work per target block: its pixels x the source blocks within reach.
+    block_scans = pre["target_tile"][1]
+    work = pre["t_caps"][2] * np.diff(pre["pairs"][0])
+
+    def chunk_work(sizes):
+        starts = np.concatenate([[0], np.cumsum(sizes)]) // block_scans
+        return np.array([work[a:b].sum() for a, b in zip(starts[:-1], starts[1:], strict=True)])
+
+    balanced = chunk_work(chunks)
+    step = -(-tgt.sizes["along_track"] // len(chunks) // block_scans) * block_scans
+    equal = chunk_work([step] * (tgt.sizes["along_track"] // step) + [600 % step])
+    assert balanced.max() <= 1.5 * balanced.mean()
+    assert balanced.max() < 0.75 * equal.max()  # equal lengths leave one chunk most of it
+    res = colocate(src, tgt, radius_km=20, num_threads=2, on_empty="nan")
+    ref = colocate(src, tgt, radius_km=20, on_empty="nan")
+    np.testing.assert_array_equal(res.source_index.values, ref.source_index.values)
+    assert (ref.source_index.values >= 0).sum() > 100
+
+
 def test_lazy_tasks_get_only_needed_source_scans():
     from xgpm.colocation import core
 

@@ -361,6 +361,59 @@ def test_pipelined_blocks_equal_a_serial_run(monkeypatch):
         np.testing.assert_array_equal(a, b)
 
 
+def test_scan_modes_in_one_forward_model_call_equal_mode_by_mode(monkeypatch):
+    """GMI S1 and S2 share one forward-model call per block: the same TBs as one mode at a time."""
+    from xgpm.simulate import _noise
+
+    gmi = sensors.get("GMI")
+    for granule in orbits.granules("GMI", T0, T1):
+        targets = [(gmi, orbits.swath_geometry(gmi, granule.number))]
+        if instruments._pixel_mask(targets[0][1].modes["S1"], SMALL).any():
+            break
+    calls = []
+    original = instruments._brightness_of
+
+    def counting(grid, channels, incidence_of_c, rtm_fn):
+        calls.append(len(channels))
+        return original(grid, channels, incidence_of_c, rtm_fn)
+
+    def run():
+        _noise._STATES.clear()
+        out = instruments.observe_platform(targets, seed=3, region=SMALL, block_km=150.0)
+        return out[0]["S1"]["Tc"].values, out[0]["S2"]["Tc"].values
+
+    monkeypatch.setattr(instruments, "_brightness_of", counting)
+    fused = run()
+    assert calls and set(calls) == {13}  # 9 S1 + 4 S2 channels in each call
+    original_brightness = instruments._brightness
+
+    def one_mode_at_a_time(grid, sensor, mode_name, incidence_of_c=None, rtm_fn=None):
+        grid.memo.pop(("modes", sensor.name), None)
+        return original_brightness(grid, sensor, mode_name, incidence_of_c, rtm_fn)
+
+    calls.clear()
+    monkeypatch.setattr(instruments, "_brightness", one_mode_at_a_time)
+    separate = run()
+    assert set(calls) == {9, 4}
+    assert np.isfinite(fused[0]).sum() > 1000
+    for a, b in zip(fused, separate, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize(("ny", "nx", "k"), [(33, 45, 4), (1, 9, 4), (5, 1, 4), (9, 13, 2)])
+def test_lattice_interpolation_kernel_equals_numpy_upsample(ny, nx, k):
+    """The in-place numba interpolation of the RTM lattice gives the numpy values exactly."""
+    from xgpm.simulate import _scene_kernels
+
+    rng = np.random.default_rng(ny * nx)
+    full = rng.normal(250.0, 20.0, (3, ny, nx)).astype("float32")
+    keep = rng.random((ny, nx)) < 0.3
+    expected = instruments._upsample(full[:, ::k, ::k], k, (ny, nx))
+    expected[:, keep] = full[:, keep]
+    _scene_kernels.upsample_into(full, np.ascontiguousarray(full[:, ::k, ::k]), k, keep)
+    np.testing.assert_array_equal(full, expected)
+
+
 # --------------------------------------------------------------------------------------------
 # Files: 1C/2A through xgpm.write_granule, GPM-API, ODIM, resuming, CLI
 # --------------------------------------------------------------------------------------------

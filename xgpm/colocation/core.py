@@ -12,6 +12,7 @@ import math
 import threading
 from collections.abc import Hashable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -687,18 +688,32 @@ def colocate(
 
     chunks = _target_chunks(target, tgt, scans_per_task, num_threads)
     lazy = _is_lazy(target, tgt) or any(_is_dask(source[n].data) for n in names)
-    if src.kind == "grid":
-        pieces, overlap = _plan_grid(source, src, tgt, names, chunks, params, method, max_dt_ns)
-    else:
-        threads = 1 if lazy or num_threads is None else max(1, int(num_threads))
-        pieces, overlap = _plan_swath(
-            source, src, tgt, names, chunks, params, method, max_dt_ns, threads
+    threads = 1 if lazy or num_threads is None else max(1, int(num_threads))
+    # Eager and threaded: one pool for the caps, the planning and the tasks (threads start once).
+    pool = ThreadPoolExecutor(threads) if threads > 1 and src.kind != "grid" else None
+    try:
+        if src.kind == "grid":
+            pieces, overlap = _plan_grid(source, src, tgt, names, chunks, params, method, max_dt_ns)
+        else:
+            pre = None
+            if pool is not None and scans_per_task is None and tgt.lon.size and src.lon.size:
+                # No chunking asked for: chunks of equal work, not of equal size.
+                chunks, pre = _balanced_chunks(
+                    src, tgt, params["r_chord"], max_dt_ns, threads, pool
+                )
+            pieces, overlap = _plan_swath(
+                source, src, tgt, names, chunks, params, method, max_dt_ns, threads, pre, pool
+            )
+        if not overlap and on_empty == "raise":
+            raise NoOverlapError(_no_overlap_message(source, target, src, tgt, radius_km, max_dt))
+        with_counts = method in ("mean", "gaussian")
+        n_source = src.lon.size if src.kind != "grid" else src.lat.size * src.lon.size
+        result = _assemble(
+            pieces, chunks, tgt, names, source, lazy, num_threads, with_counts, n_source, pool
         )
-    if not overlap and on_empty == "raise":
-        raise NoOverlapError(_no_overlap_message(source, target, src, tgt, radius_km, max_dt))
-    with_counts = method in ("mean", "gaussian")
-    n_source = src.lon.size if src.kind != "grid" else src.lat.size * src.lon.size
-    result = _assemble(pieces, chunks, tgt, names, source, lazy, num_threads, with_counts, n_source)
+    finally:
+        if pool is not None:
+            pool.shutdown()
     if not lazy and on_empty == "raise" and not _any_match_eager(result):
         raise NoOverlapError(_no_overlap_message(source, target, src, tgt, radius_km, max_dt))
     return _to_dataset(result, target, tgt, out_dims, names, source, src, method, radius_km)
@@ -781,11 +796,21 @@ def _plan_swath(
     method: str,
     max_dt_ns: int,
     threads: int = 1,
+    pre: dict[str, Any] | None = None,
+    pool: ThreadPoolExecutor | None = None,
 ) -> tuple[list[tuple[Any, ...]], bool]:
+    """One task per target chunk, with the source scans (whole blocks) that can reach it.
+
+    ``pre`` (from :func:`_balanced_chunks`, whose chunks must then be passed) holds the tile
+    shapes, the caps of the whole source and target and the block pairs: no cap is recomputed.
+    """
     from xgpm.colocation import _kernels as k
 
-    tile = _tile_shape(src.lon, src.lat, k.SOURCE_TILE_SIZE)
-    t_tile = _tile_shape(tgt.lon, tgt.lat, k.TARGET_TILE_SIZE)
+    if pre is None:
+        tile = _tile_shape(src.lon, src.lat, k.SOURCE_TILE_SIZE)
+        t_tile = _tile_shape(tgt.lon, tgt.lat, k.TARGET_TILE_SIZE)
+    else:
+        tile, t_tile = pre["tile"], pre["target_tile"]
     params = dict(
         params,
         mode={"nearest": 0, "mean": 1, "gaussian": 2}[method],
@@ -794,7 +819,10 @@ def _plan_swath(
     )
     n_scan = src.lon.shape[1]
     use_time = max_dt_ns >= 0
-    s_caps = k.tile_caps(src.lon, src.lat, src.time, use_time, tile[0], tile[1])
+    if pre is None:
+        s_caps = k.tile_caps(src.lon, src.lat, src.time, use_time, tile[0], tile[1])
+    else:
+        s_caps = pre["s_caps"]
     arrays = [source[n].transpose(src.cross_dim, src.scan_dim, ...).data for n in names]
     starts = np.concatenate([[0], np.cumsum(chunks)]).astype(int)
 
@@ -803,10 +831,19 @@ def _plan_swath(
         t_lon = np.ascontiguousarray(tgt.lon[:, start:stop])
         t_lat = np.ascontiguousarray(tgt.lat[:, start:stop])
         t_time = np.ascontiguousarray(tgt.time[start:stop])
-        t_caps = k.tile_caps(t_lon, t_lat, t_time, use_time, t_tile[0], t_tile[1])
-        need = k.blocks_needed(t_caps, s_caps, params["r_chord"], max_dt_ns, tile[1], n_scan)
-        scan_ids = np.flatnonzero(need)
-        blocks = np.unique(scan_ids // tile[1])
+        if pre is None:
+            t_caps = k.tile_caps(t_lon, t_lat, t_time, use_time, t_tile[0], t_tile[1])
+            need = k.blocks_needed(t_caps, s_caps, params["r_chord"], max_dt_ns, tile[1], n_scan)
+            scan_ids = np.flatnonzero(need)
+            blocks = np.unique(scan_ids // tile[1])
+        else:
+            # Chunks start on target block boundaries: their caps are slices of the global ones.
+            a0, a1 = start // t_tile[1], -(-stop // t_tile[1])
+            t_caps = tuple(np.ascontiguousarray(c[a0:a1]) for c in pre["t_caps"])
+            indptr, indices = pre["pairs"]
+            blocks = np.unique(indices[indptr[a0] : indptr[a1]])
+            scan_ids = (blocks[:, None] * tile[1] + np.arange(tile[1])).ravel()
+            scan_ids = scan_ids[scan_ids < n_scan]
         if scan_ids.size == n_scan:
             sub: Any = slice(None)  # whole source: no copy
         elif scan_ids.size and scan_ids[-1] - scan_ids[0] + 1 == scan_ids.size:
@@ -831,12 +868,94 @@ def _plan_swath(
 
     # Planning is per target chunk and releases the GIL: spread it on the eager threads too.
     if threads > 1 and len(chunks) > 1:
-        with ThreadPoolExecutor(threads) as pool:
-            pieces = list(pool.map(plan, range(len(chunks))))
+        with nullcontext(pool) if pool is not None else ThreadPoolExecutor(threads) as workers:
+            pieces = list(workers.map(plan, range(len(chunks))))
     else:
         pieces = [plan(j) for j in range(len(chunks))]
     overlap = any(p[7].size > 0 for p in pieces)
     return pieces, overlap
+
+
+def _tile_caps_parallel(
+    geom: _Geometry, use_time: bool, tile: tuple[int, int], pool: ThreadPoolExecutor, parts: int
+) -> list[Any]:
+    """Futures of :func:`_kernels.tile_caps` of a swath on ``parts`` scan ranges (in ``pool``).
+
+    The ranges start on block boundaries, so :func:`_join_caps` gives the caps of one call.
+    """
+    from xgpm.colocation import _kernels as k
+
+    n_blocks = -(-geom.lon.shape[1] // tile[1])
+    cuts = np.unique(np.linspace(0, n_blocks, max(1, parts) + 1).astype(int)) * tile[1]
+    cuts[-1] = geom.lon.shape[1]
+
+    def caps(i: int) -> tuple[np.ndarray, ...]:
+        sl = slice(int(cuts[i]), int(cuts[i + 1]))
+        return k.tile_caps(geom.lon[:, sl], geom.lat[:, sl], geom.time[sl], use_time, *tile)
+
+    futures = [pool.submit(caps, i) for i in range(len(cuts) - 1)]
+    return futures
+
+
+def _join_caps(futures: list[Any]) -> tuple[np.ndarray, ...]:
+    parts = [f.result() for f in futures]
+    if len(parts) == 1:
+        return parts[0]
+    return tuple(np.concatenate([p[i] for p in parts]) for i in range(len(parts[0])))
+
+
+def _balanced_chunks(
+    src: _Geometry,
+    tgt: _Geometry,
+    r_chord: float,
+    max_dt_ns: int,
+    threads: int,
+    pool: ThreadPoolExecutor | None = None,
+) -> tuple[list[int], dict[str, Any]]:
+    """Target chunks of about equal work for ``threads`` threads, and what planning needs.
+
+    Work concentrates where the swaths overlap (one crossing of two orbits may be a tenth of the
+    target), so equal numbers of scans leave one thread doing most of it. The caps of the whole
+    source and target are computed once (in parallel), the source blocks within reach of each
+    target block are listed, and the target is cut on block boundaries into ``3 * threads``
+    chunks (one thread: one per 4096 scans) of about equal (target pixels x candidate source
+    blocks). Only the split changes: the results are identical for any chunking.
+    """
+    from xgpm.colocation import _kernels as k
+
+    tile = _tile_shape(src.lon, src.lat, k.SOURCE_TILE_SIZE)
+    t_tile = _tile_shape(tgt.lon, tgt.lat, k.TARGET_TILE_SIZE)
+    use_time = max_dt_ns >= 0
+    with nullcontext(pool) if pool is not None else ThreadPoolExecutor(threads) as workers:
+        s_futures = _tile_caps_parallel(src, use_time, tile, workers, threads)
+        t_futures = _tile_caps_parallel(tgt, use_time, t_tile, workers, threads)
+        s_caps, t_caps = _join_caps(s_futures), _join_caps(t_futures)
+    indptr, indices = k.block_pairs(t_caps, s_caps, r_chord, max_dt_ns, 16)
+    n_scan = tgt.lon.shape[1]
+    # Work of a target block: its pixels times its candidate source blocks, plus a little for
+    # the blocks without any (their cap tests).
+    work = t_caps[2].astype(np.float64) * (np.diff(indptr) + 0.05)
+    cum = np.concatenate([[0.0], np.cumsum(work)])
+    if threads == 1:  # few long tasks: less planning (see _target_chunks)
+        n_tasks = -(-n_scan // _MAX_SCANS_PER_TASK)
+    else:
+        n_tasks = 3 * threads
+    n_tasks = max(1, min(n_tasks, work.size))
+    if cum[-1] > 0:
+        edges = np.searchsorted(cum, np.linspace(0.0, cum[-1], n_tasks + 1)[1:-1])
+    else:
+        edges = np.linspace(0, work.size, n_tasks + 1)[1:-1].astype(int)
+    bounds = np.unique(np.concatenate([[0], np.clip(edges, 0, work.size), [work.size]]))
+    scans = np.minimum(bounds * t_tile[1], n_scan)
+    chunks = [int(b - a) for a, b in zip(scans[:-1], scans[1:], strict=True) if b > a] or [n_scan]
+    pre = {
+        "tile": tile,
+        "target_tile": t_tile,
+        "s_caps": s_caps,
+        "t_caps": t_caps,
+        "pairs": (indptr, indices),
+    }
+    return chunks, pre
 
 
 def _plan_grid(
@@ -930,6 +1049,7 @@ def _assemble(
     num_threads: int | None,
     with_counts: bool,
     n_source: int,
+    pool: ThreadPoolExecutor | None = None,
 ) -> dict[str, Any]:
     """Run (or wrap lazily) the tasks and join them along the scan axis."""
     n_cross = tgt.lon.shape[0]
@@ -985,8 +1105,8 @@ def _assemble(
             out[out_names[i]][:, cols] = result[i]
 
     if threads > 1 and len(pieces) > 1:
-        with ThreadPoolExecutor(threads) as pool:
-            list(pool.map(run, range(len(pieces))))
+        with nullcontext(pool) if pool is not None else ThreadPoolExecutor(threads) as workers:
+            list(workers.map(run, range(len(pieces))))
     else:
         for j in range(len(pieces)):
             run(j)

@@ -104,6 +104,16 @@ def tile_weights(lat: np.ndarray, lon: np.ndarray, resolution_km: float):
 
     The weights are a partition of unity (they sum to 1 at every point).
     """
+    for band, t, idx, w in tile_parts(lat, lon):
+        yield make_tile(band, t, resolution_km), idx, w
+
+
+def tile_parts(lat: np.ndarray, lon: np.ndarray) -> list[tuple[int, int, np.ndarray, np.ndarray]]:
+    """(band, tile index, point indices, weight) of every tile touching the points.
+
+    The layout of the tiles does not depend on the resolution, so this is computed once for
+    the engine's two resolutions (:func:`tile_weights` wraps it).
+    """
     lat = np.clip(lat, -89.999, 89.999)
     pos = (lat + 90.0) / (BAND_HEIGHT_DEG / 2)
     band0 = np.floor(pos).astype(np.int64)
@@ -132,12 +142,14 @@ def tile_weights(lat: np.ndarray, lon: np.ndarray, resolution_km: float):
                     contributions.setdefault((int(band), int(t)), []).append(
                         (sel_b[sel], weight[sel])
                     )
+    out = []
     for (band, t), parts in contributions.items():
         idx = np.concatenate([p[0] for p in parts])
         w = np.concatenate([p[1] for p in parts])
         keep = w > 1e-6
         if np.any(keep):
-            yield make_tile(band, t, resolution_km), idx[keep], w[keep]
+            out.append((band, t, idx[keep], w[keep]))
+    return out
 
 
 def _distinct(values: np.ndarray) -> np.ndarray:

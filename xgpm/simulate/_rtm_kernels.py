@@ -108,7 +108,6 @@ def tb_kernel(
     trans = np.empty(nz)
     refl = np.empty(nz)
     source = np.empty(nz)
-    up = np.empty(nz + 1)
     up_ref = np.empty(nz)
     down = np.empty(nz + 1)
     deg = math.pi / 180.0
@@ -279,26 +278,37 @@ def tb_kernel(
             e_v = weight * lv + (1.0 - weight) * ov
             e_h = weight * lh + (1.0 - weight) * oh
 
-            # Up/down passes; iterated twice where layers reflect (the cold sky seen upwards).
+            if not scattering:
+                # No layer reflects: one pass down, then both polarisations up together (the
+                # general passes below with refl = 0, without its arrays).
+                dn = t_cosmic
+                for i in range(nz - 1, -1, -1):
+                    dn = trans[i] * dn + source[i]
+                tb_v = e_v * skin + (1.0 - e_v) * dn
+                tb_h = e_h * skin + (1.0 - e_h) * dn
+                for i in range(nz):
+                    tb_v = trans[i] * tb_v + source[i]
+                    tb_h = trans[i] * tb_h + source[i]
+                out_v[b, p] = tb_v
+                out_h[b, p] = tb_h
+                continue
+            # Layers reflect: the up/down passes are iterated twice (the cold sky seen upwards).
+            # The first iteration only feeds the H upwelling profile back into the second.
             for i in range(nz):
                 up_ref[i] = temp[i]
-            n_iter = 2 if scattering else 1
-            tb_v = 0.0
-            tb_h = 0.0
-            for _ in range(n_iter):
-                down[nz] = t_cosmic
-                for i in range(nz - 1, -1, -1):
-                    down[i] = trans[i] * down[i + 1] + refl[i] * up_ref[i] + source[i]
-                for pol_index in range(2):
-                    e_s = e_v if pol_index == 0 else e_h
-                    up[0] = e_s * skin + (1.0 - e_s) * down[0]
-                    for i in range(nz):
-                        up[i + 1] = trans[i] * up[i] + refl[i] * down[i + 1] + source[i]
-                    if pol_index == 0:
-                        tb_v = up[nz]
-                    else:
-                        tb_h = up[nz]
-                for i in range(nz):
-                    up_ref[i] = up[i]
+            down[nz] = t_cosmic
+            for i in range(nz - 1, -1, -1):
+                down[i] = trans[i] * down[i + 1] + refl[i] * up_ref[i] + source[i]
+            up_h = e_h * skin + (1.0 - e_h) * down[0]
+            for i in range(nz):
+                up_ref[i] = up_h
+                up_h = trans[i] * up_h + refl[i] * down[i + 1] + source[i]
+            for i in range(nz - 1, -1, -1):
+                down[i] = trans[i] * down[i + 1] + refl[i] * up_ref[i] + source[i]
+            tb_v = e_v * skin + (1.0 - e_v) * down[0]
+            tb_h = e_h * skin + (1.0 - e_h) * down[0]
+            for i in range(nz):
+                tb_v = trans[i] * tb_v + refl[i] * down[i + 1] + source[i]
+                tb_h = trans[i] * tb_h + refl[i] * down[i + 1] + source[i]
             out_v[b, p] = tb_v
             out_h[b, p] = tb_h

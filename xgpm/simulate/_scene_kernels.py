@@ -1,8 +1,11 @@
-"""Numba kernels of the truth-scene engine (land fraction, bilinear sampling of tile fields).
+"""Numba kernels of the truth-scene engine and the instruments.
 
-Imported lazily by :mod:`xgpm.simulate.scenes` and :mod:`xgpm.simulate._noise` (this module
-imports numba at top level). Both kernels reproduce the numpy code they replace exactly (up to
-float rounding); they exist because the truth of a full orbit touches ~6.6 M points.
+Land fraction, bilinear sampling of tile fields, the AR steps of the noise engine and the
+bilinear interpolation of the adaptive forward model's lattice. Imported lazily by
+:mod:`xgpm.simulate.scenes`, :mod:`xgpm.simulate._noise` and :mod:`xgpm.simulate.instruments`
+(this module imports numba at top level). The kernels reproduce the numpy code they replace
+(exactly for the lattice interpolation, up to float rounding otherwise); they exist because the
+truth of a full orbit touches ~6.6 M points.
 """
 
 from __future__ import annotations
@@ -108,3 +111,34 @@ def ar_step(state, decay, scale, decay_tail, uniform_new, uniform_old, gain):
         e_new = complex(gain * (uniform_new[i] - half), gain * (uniform_new[n + i] - half))
         e_old = complex(gain * (uniform_old[i] - half), gain * (uniform_old[n + i] - half))
         s[i] = d[i] * s[i] + c[i] * e_new - t[i] * c[i] * e_old
+
+
+@njit(cache=True, nogil=True)
+def upsample_into(full, coarse, k, keep):
+    """Bilinear upsampling of lattice values into ``full`` except where ``keep`` is True.
+
+    ``full`` (n, ny, nx) float32 receives, at every node not in ``keep`` (ny, nx), the separable
+    bilinear interpolation of ``coarse`` (n, my + 1, mx + 1), a copy of ``full[:, ::k, ::k]``:
+    rows first, then columns, with the same float32 operations in the same order as
+    :func:`xgpm.simulate.instruments._upsample`, so the values are identical to it. One pass and
+    no full-size temporaries.
+    """
+    n, ny, nx = full.shape
+    my = coarse.shape[1] - 1
+    mx = coarse.shape[2] - 1
+    for i in range(ny):
+        lo_r = min(i // k, max(my - 1, 0))
+        hi_r = min(lo_r + 1, my)
+        w_r = np.float32((i - lo_r * k) / k)
+        for j in range(nx):
+            if keep[i, j]:
+                continue
+            lo_c = min(j // k, max(mx - 1, 0))
+            hi_c = min(lo_c + 1, mx)
+            w_c = np.float32((j - lo_c * k) / k)
+            for c in range(n):
+                a0 = coarse[c, lo_r, lo_c]
+                t0 = a0 + w_r * (coarse[c, hi_r, lo_c] - a0)
+                a1 = coarse[c, lo_r, hi_c]
+                t1 = a1 + w_r * (coarse[c, hi_r, hi_c] - a1)
+                full[c, i, j] = t0 + w_c * (t1 - t0)

@@ -251,9 +251,7 @@ def truth_on_grid(
     need = np.ones(shape, bool) if needed is None else needed(s_grid[0], c_grid[0], shape)
     evaluated = need | _lattice_nodes(need, coarse)
     flat = np.flatnonzero(evaluated)
-    ss = s_grid[flat // shape[1]]
-    cc = c_grid[flat % shape[1]]
-    lon_pts, lat_pts = geom.track.to_lonlat(ss, cc)
+    lon_pts, lat_pts = geom.track.grid_to_lonlat(s_grid, c_grid, flat // shape[1], flat % shape[1])
     if time is None:
         time = geom.track.time_at(np.array(0.5 * (s_range[0] + s_range[1])))[()]
     time = np.datetime64(time, "ns")
@@ -322,18 +320,51 @@ def _brightness(
     """TBs of one scan mode's channels on the grid, shape (n_channels, y, x) float32.
 
     Adaptive: the radiative transfer runs on the coarse lattice and on the "complex" nodes only
-    (see :func:`_complex_nodes`); the other needed nodes interpolate the lattice bilinearly.
+    (see :func:`_complex_nodes`); the other nodes interpolate the lattice bilinearly. Scan modes
+    at their nominal incidence angles (conical scanners: GMI S1 and S2) listed in
+    ``grid.memo[("modes", sensor.name)]`` are computed in one call, which builds each node's
+    atmospheric profile once for all of them; the values are the same as mode by mode.
     """
-    if rtm_fn is None:
-        from xgpm.simulate.rtm import brightness_temperatures as rtm_fn
-
-    channels = sensor.scan_modes[mode_name].channels
     k = grid.coarse
     if "run" not in grid.memo:  # the same for every scan mode of the grid
         is_complex = _complex_nodes(grid)
         lattice = _lattice_nodes(grid.needed, k)
         grid.memo["is_complex"] = is_complex
         grid.memo["run"] = np.flatnonzero(lattice | is_complex)
+    if incidence_of_c is not None:
+        return _brightness_of(grid, sensor.scan_modes[mode_name].channels, incidence_of_c, rtm_fn)
+    key = ("tb", sensor.name)
+    cached = grid.memo.get(key)
+    if cached is None or mode_name not in cached:
+        modes = [
+            m
+            for m in grid.memo.get(("modes", sensor.name), ())
+            if not any(
+                getattr(ch, "incidence_varies", False) for ch in sensor.scan_modes[m].channels
+            )
+        ]
+        if mode_name not in modes or cached is not None:
+            modes = [mode_name]
+        channels = [ch for m in modes for ch in sensor.scan_modes[m].channels]
+        tb = _brightness_of(grid, channels, None, rtm_fn)
+        cached, start = {}, 0
+        for m in modes:
+            n = len(sensor.scan_modes[m].channels)
+            cached[m] = tb[start : start + n]
+            start += n
+        grid.memo[key] = cached
+    return cached.pop(mode_name)  # used once: the grid does not keep it
+
+
+def _brightness_of(
+    grid: TruthGrid, channels: Sequence[Any], incidence_of_c: Any, rtm_fn: Any
+) -> np.ndarray:
+    from xgpm.simulate import _scene_kernels
+
+    if rtm_fn is None:
+        from xgpm.simulate.rtm import brightness_temperatures as rtm_fn
+
+    k = grid.coarse
     is_complex, run = grid.memo["is_complex"], grid.memo["run"]
     incidence = None
     if incidence_of_c is not None:
@@ -346,9 +377,11 @@ def _brightness(
     full = np.zeros((len(channels), grid.shape[0] * grid.shape[1]), dtype="float32")
     full[:, run] = tb_run
     full = full.reshape(len(channels), *grid.shape)
-    out = _upsample(full[:, ::k, ::k], k, grid.shape)
-    out[:, is_complex] = full[:, is_complex]
-    return out
+    # Bilinear lattice interpolation everywhere but on the complex nodes (which keep their
+    # computed TBs), in place: the same values as _upsample(full[:, ::k, ::k]) there.
+    coarse = np.ascontiguousarray(full[:, ::k, ::k])
+    _scene_kernels.upsample_into(full, coarse, k, is_complex)
+    return full
 
 
 def _filter(field: np.ndarray, sigma_rows: float, sigma_cols: float) -> np.ndarray:
@@ -574,6 +607,8 @@ def observe_platform(
         for k, (_b, sel, _c0, _c1) in enumerate(blocks):
             grid = pending.result()
             pending = pool.submit(block_truth, blocks[k + 1]) if k + 1 < len(blocks) else None
+            for ti, name, _pick in sel:  # scan modes of each sensor in this block (see _brightness)
+                grid.memo.setdefault(("modes", tlist[ti].sensor.name), []).append(name)
             for ti, name, pick in sel:
                 t = tlist[ti]
                 mode = t.geom.modes[name]

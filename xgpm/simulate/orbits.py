@@ -358,6 +358,22 @@ class GroundTrack:
         lat, lon = _unit_to_latlon(q)
         return lon, lat
 
+    def grid_to_lonlat(
+        self, s_axis: np.ndarray, c_axis: np.ndarray, rows: np.ndarray, cols: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`to_lonlat` of the grid nodes ``(s_axis[rows], c_axis[cols])``.
+
+        The same values, with the track frame computed once per row and the rotation once per
+        column (a swath grid has ~400 nodes per row).
+        """
+        p, t = self._frame(np.asarray(s_axis, "float64"))
+        right = np.cross(t, p)
+        ang = (np.asarray(c_axis, "float64") / EARTH_RADIUS_KM)[:, None]
+        cos_c, sin_c = np.cos(ang), np.sin(ang)
+        q = p[rows] * cos_c[cols] + right[rows] * sin_c[cols]
+        lat, lon = _unit_to_latlon(q)
+        return lon, lat
+
     def time_at(self, s: np.ndarray) -> np.ndarray:
         """Time at which the sub-satellite point is at along-track distance ``s``."""
         t_num = (self.times - self.times[0]).astype("int64").astype("float64")

@@ -400,8 +400,9 @@ class _SceneContext:
         self.koppen_zone = np.where(~land_point & (self.land < 0.5), 32, zone).astype(np.int8)
         self.main_class = main_class(self.koppen_zone)
         # Rain at the engine's resolution; smooth fields (clouds, surface, moisture) at twice it.
-        self.tiles = self._tiles(self.resolution_km)
-        self.coarse_tiles = self._tiles(2.0 * self.resolution_km)
+        parts = _noise.tile_parts(self.lat, self.lon)  # the same layout at both resolutions
+        self.tiles = self._tiles(self.resolution_km, parts)
+        self.coarse_tiles = self._tiles(2.0 * self.resolution_km, parts)
         n = self.lat.size
         static = {name: np.zeros(n, np.float32) for name in ("surface", "moisture", "wind", "temp")}
         for info in self.coarse_tiles:
@@ -412,9 +413,10 @@ class _SceneContext:
         self.static = static
         self.wetness = _WETNESS[self.main_class]
 
-    def _tiles(self, resolution_km: float) -> list[_TileInfo]:
+    def _tiles(self, resolution_km: float, parts: list) -> list[_TileInfo]:
         tiles = []
-        for tile, idx, w in _noise.tile_weights(self.lat, self.lon, resolution_km):
+        for band, t, idx, w in parts:
+            tile = _noise.make_tile(band, t, resolution_km)
             rows, cols = tile.pixel_coords(self.lat[idx], self.lon[idx])
             climate = _tile_climate(tile.key, self.seed)
             tiles.append(_TileInfo(tile, idx, w.astype(np.float32), rows, cols, *climate))
@@ -426,7 +428,8 @@ def _static_filter(n_pix: int, resolution_km: float, beta: float) -> np.ndarray:
     return _noise.power_law_filter(n_pix, resolution_km, beta, outer_scale_km=800.0)
 
 
-@functools.lru_cache(maxsize=32)
+# 4 fields x ~32 tiles: a swath's consecutive blocks share tiles (~0.5 MB each at 5 km).
+@functools.lru_cache(maxsize=128)
 def _static_field(seed: int, name: str, tile: _noise.Tile, beta: float) -> np.ndarray:
     amp = _static_filter(tile.n_pix, tile.resolution_km, beta)
     return _noise.to_field(_noise.static_spectrum(seed, name, tile), amp, tile.n_pix)
