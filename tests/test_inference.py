@@ -366,3 +366,40 @@ def test_auto_chunks_share_the_work_between_cores():
     assert auto_chunks((221, 300), margin=51, n_workers=8)[1] >= 4 * 51  # not too thin
     result = apply_model(swath(), TINY, chunks="auto")
     assert isinstance(result["surface_precip"].data, da.Array)
+
+
+class _Reverse:
+    """A pixel-wise NumPy 'translation': channels in reverse order, +1 K."""
+
+    receptive_margin = 0
+    divisibility = 1
+
+    def predict(self, tb):
+        return np.asarray(tb)[..., ::-1] + 1.0
+
+
+def test_output_dim_named_like_the_input_dim_with_chunked_channels():
+    # a to_gmi-style card: input and output channels both on pmw_frequency, other labels
+    card = {
+        "name": "reverse-test",
+        "framework": "numpy",
+        "architecture": "brain",
+        "inputs": {"sensor": "GMI", "channels": CHANNELS},
+        "outputs": [
+            {"name": "Tc", "units": "K", "dim": "pmw_frequency", "coords": ["a", "b", "c", "d"]}
+        ],
+        "receptive_margin": 0,
+        "divisibility": 1,
+    }
+    models.register(card, module=_Reverse(), overwrite=True)
+    try:
+        data = swath(rows=12, cols=20)
+        chunked = data.chunk({"along_track": 7, "pmw_frequency": 2})  # channels in 2 chunks
+        out = apply_model(chunked, "reverse-test", output="Tc")
+        assert isinstance(out.data, da.Array)
+        assert out.dims == ("cross_track", "along_track", "pmw_frequency")
+        assert list(out["pmw_frequency"].values) == ["a", "b", "c", "d"]
+        np.testing.assert_allclose(out.values, data.values[..., ::-1] + 1.0)
+        np.testing.assert_allclose(out["lon"].values, data["lon"].values)
+    finally:
+        models.unregister("reverse-test")

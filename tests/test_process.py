@@ -212,8 +212,6 @@ def test_select_granules_filters_and_orders(archive):
 
 
 def test_bad_pipeline_is_refused_before_any_work(archive, tmp_path):
-    from xgpm.accessor import XGPMDatasetAccessor
-
     store = tmp_path / "s.zarr"
     with pytest.raises(InvalidArgumentError, match="not_a_method.*not a method"):
         _run(archive, store, pipeline=["not_a_method"])
@@ -221,9 +219,6 @@ def test_bad_pipeline_is_refused_before_any_work(archive, tmp_path):
         _run(archive, store, pipeline=["tests.test_process:nothing_here"])
     with pytest.raises(InvalidArgumentError, match="must be a method name"):
         _run(archive, store, pipeline=[42])
-    if not hasattr(XGPMDatasetAccessor, "to_gmi"):  # the default for SSMIS needs to_gmi
-        with pytest.raises(InvalidArgumentError, match="'to_gmi'"):
-            _run(archive, store, pipeline=None, product=None, sensor="SSMIS-F17")
     assert not store.exists()
 
 
@@ -409,6 +404,24 @@ def test_rainrate_pipeline_matches_direct_retrieval(archive, tmp_path, one_torch
         np.testing.assert_allclose(
             ds["surface_precip"].values[:, rows], direct["surface_precip"].values, atol=1e-5
         )
+
+
+def test_other_sensors_go_through_to_gmi_then_rainrate(archive, tmp_path, one_torch_thread):
+    store = tmp_path / "ssmis.zarr"
+    pipeline = [("to_gmi", {"model": "identity"}), ("rainrate", {"quantiles": [0.5]})]
+    summary = _run(archive, store, pipeline=pipeline, product=None, sensor="SSMIS-F17", n_workers=1)
+    assert summary.processed >= 1 and summary.failed == 0
+    done, _ = xgpm.process.read_manifest(store)
+    ds = _open(store, group=done["group"].iloc[0])
+    row = done.iloc[0]
+    rows = slice(row.row_start, row.row_start + row.rows)
+    ssmis = xgpm.open_granule(row.url)
+    direct = ssmis.gpm.to_gmi("identity").gpm.rainrate(quantiles=[0.5]).compute()
+    np.testing.assert_allclose(
+        ds["surface_precip"].values[:, rows], direct["surface_precip"].values, atol=1e-5
+    )
+    # pseudo-GMI on GMI's pixel spacing: the SSMIS scans are densified across the swath
+    assert ds.sizes["cross_track"] == 2 * ssmis.sizes["cross_track"] - 1
 
 
 # --------------------------------------------------------------------------------------------

@@ -76,6 +76,18 @@ class _Base:
             return plot_swath(self._obj, **kwargs)
         return plot_swath(self._obj, variable, **kwargs)
 
+    # -- domain adaptation -----------------------------------------------------------------
+    def to_gmi(
+        self,
+        model: str = "cyclegan_r",
+        channels: Sequence[str] | None = None,
+        **kwargs: Any,
+    ):
+        """Pseudo-GMI brightness temperatures from any radiometer; see :func:`xgpm.to_gmi`."""
+        from xgpm.translate import to_gmi
+
+        return to_gmi(self._obj, model, channels, **kwargs)
+
     # -- retrieval -------------------------------------------------------------------------
     def rainrate(
         self,
@@ -97,12 +109,20 @@ class _Base:
         return colocate(self._obj, target, **kwargs)
 
     # -- verification ------------------------------------------------------------------------
-    def score(self, reference, *, variable: str | None = None, **kwargs: Any):
+    def score(self, reference=None, *, variable: str | None = None, **kwargs: Any):
         """Score this precipitation field against ``reference``; see :func:`xgpm.verify.score`.
 
         On a Dataset, ``variable`` picks the field (``"precipitation"`` by default when present,
         else the only data variable); a Dataset reference gives the variable of the same name.
+
+        Without a reference, an IMERG Dataset gets its scores *predicted* by the learned scorer
+        (``model="scorer"``), with its cluster and the cluster's label and spread; see
+        :func:`xgpm.scoring.learned.score_without_reference`.
         """
+        if reference is None:
+            from xgpm.scoring.learned import score_without_reference
+
+            return score_without_reference(self._obj, **kwargs)
         from xgpm.verify import score
 
         forecast = _pick_field(self._obj, variable)

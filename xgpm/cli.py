@@ -18,6 +18,7 @@ COMMANDS: dict[str, str] = {
     "train": "xgpm.models.cli",
     "demo": "xgpm.demo",
     "process": "xgpm.process.cli",
+    "evaluate": "xgpm.translate.evaluate_cli",
 }
 
 

@@ -2,9 +2,11 @@
 
 The demo simulates (once; later runs reuse the files) GMI, SSMIS F17, the DPR, IMERG and a
 ground-radar composite over France, then reads every product back with xgpm's readers and
-shows what the library does today: swaths of two radiometers, polarisation-corrected
-temperatures, the DPR rain colocated onto GMI footprints, and IMERG scored against the radar
-reference. Each step reports its progress; the report is ``<out>/report.html``.
+shows the whole chain: swaths of two radiometers, polarisation-corrected temperatures, the DPR
+rain colocated onto GMI footprints, SSMIS translated to pseudo-GMI (``ds.gpm.to_gmi()``), rain
+retrieved by DRAIN from GMI and from pseudo-GMI (``ds.gpm.rainrate()``), IMERG scored against
+the radar reference and scored without it by the learned scorer (predicted scores and
+clusters). Each step reports its progress; the report is ``<out>/report.html``.
 """
 
 from __future__ import annotations
@@ -22,6 +24,25 @@ import pandas as pd
 __all__ = ["run_demo", "add_parser", "run"]
 
 SENSORS = "gmi,ssmis-f17,dpr,imerg,radar"
+#: Translation methods tried by ``--to-gmi-model auto``, best first (those with weights).
+TO_GMI_PREFERENCE = ("redgan", "cyclegan_r", "quantile_mapping", "identity")
+N_STEPS = 7
+
+
+def choose_to_gmi_model(sensor: str, preference: tuple[str, ...] = TO_GMI_PREFERENCE) -> str:
+    """The best translation method with shipped weights for ``sensor``."""
+    from xgpm import models
+    from xgpm.errors import ModelNotFoundError
+    from xgpm.translate import to_gmi_models
+
+    available = set(models.list_models(with_weights=True))
+    methods = {
+        str(card.raw.get("method")) for card in to_gmi_models(sensor) if card.name in available
+    }
+    for method in preference:
+        if method in methods:
+            return method
+    raise ModelNotFoundError(f"no translation model with weights for {sensor}; see docs/to_gmi.md")
 
 
 def _cache_dir(region: str, start: str, hours: float, seed: int) -> Path:
@@ -55,6 +76,7 @@ def run_demo(
     truth_res_km: float = 2.5,
     radar_step: str = "10min",
     progress: bool = True,
+    to_gmi_model: str = "auto",
 ) -> Path:
     """Run the demo and return the path of its HTML report.
 
@@ -71,6 +93,8 @@ def run_demo(
         Simulation resolution and radar accumulation period (coarser = faster).
     progress : bool
         Progress bars while simulating.
+    to_gmi_model : str
+        Translation method for SSMIS (``"auto"``: the best one with shipped weights).
     """
     import matplotlib
 
@@ -87,7 +111,7 @@ def run_demo(
     data = Path(data_dir) if data_dir else _cache_dir(region, start, hours, seed)
     log: list[str] = []
     t0 = _step(
-        f"1/5 simulating {hours:g} h over {region} from {start} into {data} "
+        f"1/{N_STEPS} simulating {hours:g} h over {region} from {start} into {data} "
         "(reused if already there)",
         log,
     )
@@ -110,7 +134,7 @@ def run_demo(
     def paths(product: str) -> list[Path]:
         return [data / p for p in catalog.loc[catalog["product"] == product, "path"]]
 
-    _step("2/5 reading the granules with xgpm's readers", log)
+    _step(f"2/{N_STEPS} reading the granules with xgpm's readers", log)
     gmi_files, ssmis_files, dpr_files = paths("1C-GMI"), paths("1C-SSMIS-F17"), paths("2A-DPR")
     if not gmi_files or not ssmis_files:
         raise xgpm.XGPMError(
@@ -135,8 +159,8 @@ def run_demo(
     fig.suptitle("PCT89 = 1.7 V - 0.7 H: ice scattering of precipitation lowers it")
     figures["pct"] = _save(fig, out / "pct.png")
 
-    _step("3/5 colocating the DPR's rain onto GMI's 89 GHz footprints", log)
-    dpr_table = ""
+    _step(f"3/{N_STEPS} colocating the DPR's rain onto GMI's 89 GHz footprints", log)
+    dpr_table, coloc = "", None
     if dpr_files:
         dpr = xgpm.open_granule(dpr_files[-1], variables=["precipRateNearSurface"]).load()
         coloc = xgpm.colocate(
@@ -160,7 +184,37 @@ def run_demo(
             f"{np.nanmean(seen >= 0.2) * 100:.1f} % of them with rain >= 0.2 mm/h"
         )
 
-    _step("4/5 building the radar reference on IMERG's grid and scoring IMERG", log)
+    model = choose_to_gmi_model("SSMIS-F17") if to_gmi_model == "auto" else to_gmi_model
+    _step(f"4/{N_STEPS} translating SSMIS to pseudo-GMI with to_gmi(model={model!r})", log)
+    pseudo = ssmis.gpm.to_gmi(model=model).load()
+    fig, axes = plt.subplots(1, 3, figsize=(17, 5))
+    ssmis.gpm.plot_swath("Tc", channel="91V", ax=axes[0], vmin=150, vmax=290)
+    axes[0].set_title("SSMIS F17 91V (source)")
+    pseudo.gpm.plot_swath("Tc", channel="89V", ax=axes[1], vmin=150, vmax=290)
+    axes[1].set_title(f"pseudo-GMI 89V ({pseudo.attrs.get('xgpm_model', model)})")
+    gmi.gpm.plot_swath("Tc", channel="89V", ax=axes[2], vmin=150, vmax=290)
+    axes[2].set_title("GMI 89V (its own overpass)")
+    fig.suptitle("SSMIS translated to GMI's channels and pixel spacing")
+    figures["to_gmi"] = _save(fig, out / "to_gmi.png")
+
+    _step(f"5/{N_STEPS} retrieving rain with DRAIN from GMI and from pseudo-GMI", log)
+    rain_gmi = gmi.gpm.rainrate().load()
+    rain_pseudo = pseudo.gpm.rainrate().load()
+    fig, axes = plt.subplots(1, 3, figsize=(17, 5))
+    rain_gmi.gpm.plot_swath("surface_precip", ax=axes[0])
+    axes[0].set_title("DRAIN on GMI")
+    rain_pseudo.gpm.plot_swath("surface_precip", ax=axes[1])
+    axes[1].set_title("DRAIN on pseudo-GMI (from SSMIS)")
+    if coloc is not None:
+        coloc["precipRateNearSurface"].attrs["units"] = "mm/h"
+        coloc.gpm.plot_swath("precipRateNearSurface", ax=axes[2])
+        axes[2].set_title("DPR on GMI footprints (reference)")
+    else:
+        axes[2].set_axis_off()
+    figures["rain"] = _save(fig, out / "rain.png")
+    retrieval = _retrieval_table(rain_gmi, coloc)
+
+    _step(f"6/{N_STEPS} building the radar reference on IMERG's grid and scoring IMERG", log)
     imerg = xgpm.open_granules(
         paths(catalog.loc[catalog["product"].str.startswith("IMERG"), "product"].iloc[0])
     ).load()
@@ -183,10 +237,16 @@ def run_demo(
         ax.set_title(f"{title} {pd.Timestamp(fc.time.values[wettest]):%H:%M}")
     figures["imerg"] = _save(fig, out / "imerg_vs_radar.png")
     table = _score_table(scores)
+    learned = imerg.sel(time=ref["time"]).gpm.score()
+    learned_table = _learned_table(learned, scores)
+    figures["scorer"] = _save(_learned_figure(learned, scores), out / "learned_scores.png")
 
-    _step("5/5 writing the report", log)
+    _step(f"7/{N_STEPS} writing the report", log)
     report = out / "report.html"
-    report.write_text(_html(figures, table, dpr_table, log, catalog, data), encoding="utf-8")
+    report.write_text(
+        _html(figures, table, dpr_table, log, catalog, data, retrieval, learned_table),
+        encoding="utf-8",
+    )
     print(f"[xgpm demo] report: {report.resolve()}", flush=True)
     return report
 
@@ -212,7 +272,74 @@ def _score_table(scores) -> pd.DataFrame:
     return pd.DataFrame({"IMERG vs radar (pooled)": rows}).round(3)
 
 
-def _html(figures, table, dpr_text, log, catalog, data) -> str:
+def _retrieval_table(rain: Any, coloc: Any) -> pd.DataFrame:
+    """DRAIN on GMI against the DPR on GMI footprints, where the DPR saw."""
+    from xgpm.errors import NoValidPairsError
+    from xgpm.evaluate import evaluate_retrieval
+
+    if coloc is None:
+        return pd.DataFrame()
+    reference = coloc["precipRateNearSurface"].transpose(*rain["surface_precip"].dims)
+    try:
+        result = evaluate_retrieval(rain["surface_precip"], reference, rain_threshold=1.0)
+    except NoValidPairsError:
+        return pd.DataFrame()
+    names = {
+        "n_valid": "pixels",
+        "bias": "bias",
+        "mse": "MSE",
+        "correlation": "correlation",
+        "pod": "POD > 1 mm/h",
+        "far": "FAR > 1 mm/h",
+        "csi": "CSI > 1 mm/h",
+    }
+    rows = {}
+    for key, label in names.items():
+        if key in result:
+            units = result[key].attrs.get("units", "")
+            suffix = f" ({units})" if units and units not in ("1", "-") else ""
+            rows[label + suffix] = float(result[key])
+    return pd.DataFrame({"DRAIN on GMI vs DPR": rows}).round(3)
+
+
+def _learned_table(learned: Any, scores: Any) -> pd.DataFrame:
+    """Per half hour: CSI at 1 mm/h against the radar, and predicted without it."""
+    frame = pd.DataFrame(
+        {
+            "CSI >= 1 mm/h vs radar": scores["csi"].sel(threshold=1.0).values,
+            "predicted CSI (no radar)": learned["csi_1"].values,
+            "cluster": learned["cluster"].values,
+            "cluster label": learned["cluster_label"].values,
+        },
+        index=pd.DatetimeIndex(learned["time"].values).strftime("%H:%M"),
+    )
+    return frame.round(3)
+
+
+def _learned_figure(learned: Any, scores: Any):
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 5))
+    true = scores["csi"].sel(threshold=1.0).values
+    predicted = learned["csi_1"].values
+    low, high = learned["cluster_csi_q25"].values, learned["cluster_csi_q75"].values
+    ax.errorbar(
+        true,
+        learned["cluster_csi_median"].values,
+        yerr=[learned["cluster_csi_median"].values - low, high - learned["cluster_csi_median"]],
+        fmt="s",
+        color="0.6",
+        label="cluster median (IQR)",
+    )
+    ax.scatter(true, predicted, color="C3", zorder=3, label="predicted from IMERG alone")
+    ax.plot([0, 1], [0, 1], "k:", lw=1)
+    ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="CSI >= 1 mm/h against the radar")
+    ax.set(ylabel="score without a reference", title="IMERG half hours: learned scorer")
+    ax.legend(loc="upper left")
+    return fig
+
+
+def _html(figures, table, dpr_text, log, catalog, data, retrieval=None, learned=None) -> str:
     def img(key: str, caption: str) -> str:
         if key not in figures:
             return ""
@@ -242,13 +369,24 @@ observing-system simulator writing NASA's PPS HDF5 and ODIM_H5 formats) into
 {img("pct", "Polarisation-corrected temperature at 89 GHz")}
 <h2>The DPR on GMI footprints</h2><p>{html.escape(dpr_text)}</p>
 {img("dpr", "DPR near-surface rain and the same convolved to GMI footprints")}
+<h2>SSMIS as if it were GMI</h2>
+<p><code>ssmis.gpm.to_gmi()</code> maps SSMIS's channels onto GMI's 13 and its swath onto
+GMI's pixel spacing, so that a retrieval trained on GMI reads it.</p>
+{img("to_gmi", "SSMIS 91V, pseudo-GMI 89V and GMI 89V")}
+<h2>Rain from one retrieval for both radiometers</h2>
+{"" if retrieval is None or retrieval.empty else retrieval.to_html()}
+{img("rain", "DRAIN on GMI, DRAIN on pseudo-GMI, and the DPR reference")}
 <h2>IMERG against the radar</h2>
 {table.to_html()}
 {img("imerg", "IMERG and the radar reference for the wettest half hour")}
-<h2>Not in this demo yet</h2>
-<p>Translation of SSMIS to pseudo-GMI (<code>ds.gpm.to_gmi()</code>), rain retrieval with
-DRAIN (<code>ds.gpm.rainrate()</code>) and the learned, reference-free scorer are under
-development; this report will show them when they land.</p>
+<h2>Scoring IMERG without the radar</h2>
+<p><code>imerg.gpm.score()</code> with no reference predicts each half hour's scores from the
+IMERG map and its quality fields, and places it in a cluster of the scorer's latent space,
+labelled by the true scores of its training maps.</p>
+{"" if learned is None else learned.to_html()}
+{img("scorer", "CSI against the radar vs the learned scorer's prediction")}
+<p>The shipped models (DRAIN, the translation models, the scorer) are trained on simulated data
+only; their model cards say so.</p>
 </body></html>
 """
 
@@ -269,6 +407,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "--truth-res-km", type=float, default=2.5, help="simulation resolution (coarser = faster)"
     )
     parser.add_argument("--radar-step", default="10min", help="radar accumulation period")
+    parser.add_argument(
+        "--to-gmi-model",
+        default="auto",
+        help="translation method for SSMIS (default auto: the best with shipped weights)",
+    )
     parser.add_argument("--no-progress", action="store_true")
     return parser
 
@@ -281,6 +424,9 @@ def run(args: argparse.Namespace) -> int:
         hours=args.hours,
         seed=args.seed,
         data_dir=args.data_dir,
+        truth_res_km=args.truth_res_km,
+        radar_step=args.radar_step,
         progress=not args.no_progress,
+        to_gmi_model=args.to_gmi_model,
     )
     return 0

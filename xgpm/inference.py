@@ -30,7 +30,10 @@ default (one thread per core).
 Inputs are selected by the card's channel labels and standardised with its per-channel mean and
 std. **NaN inputs**: a NaN brightness temperature is replaced by its channel's mean (0 after
 standardisation) before the network, and every output of a pixel with any NaN input channel is
-set to NaN; its neighbours are retrieved normally (they saw the mean-filled value).
+set to NaN; its neighbours are retrieved normally (they saw the mean-filled value). **Swath
+edges**: the swath is mirrored beyond its edges (:func:`boundary_padding`) so that no output
+pixel's receptive field reaches the network's zero padding; tiles and whole swath mirror the
+same global swath, so tiled output still equals whole-swath output.
 
 Pixel-wise NumPy models (BRAIN, ``framework: numpy`` in the card) have a ``predict(tb (..., C))``
 method and run through :func:`xarray.apply_ufunc` with ``dask="parallelized"``.
@@ -102,6 +105,48 @@ class _Plan:
     batch_size: int
     device: str | None
     torch_threads: int | None
+    boundary: int = 0
+
+
+def boundary_padding(spec: ModelSpec) -> int:
+    """Pixels of mirrored swath added beyond each swath edge before a torch model runs.
+
+    A CNN trained on scenes from the inside of swaths has never seen its own zero padding near
+    labelled pixels; at a swath edge that padding falls inside the receptive field and biases
+    the output (DRAIN: ~1-2 mm/h of spurious rain along the edges). Mirroring the swath
+    (``reflect``) beyond its edges keeps the network on swath-like input. The width is the
+    card's ``boundary_padding`` or, by default, the receptive margin, rounded up to the
+    network's divisibility so the pooling grid stays aligned. 0 disables it.
+    """
+    margin, divisibility = geometry(spec)
+    width = spec.raw.get("boundary_padding", margin)
+    width = int(width)
+    if width < 0:
+        raise InvalidArgumentError(f"model card {spec.name!r}: boundary_padding must be >= 0")
+    return -(-width // divisibility) * divisibility
+
+
+def _pad_edges(values: Any, width: tuple[int, int]) -> Any:
+    """Mirror a (rows, cols, C) numpy or dask array beyond its row/column edges."""
+    if not any(width):
+        return values
+    pad = [(width[0], width[0]), (width[1], width[1]), (0, 0)]
+    if isinstance(values, np.ndarray):
+        return np.pad(values, pad, mode="reflect")
+    import dask.array as da
+
+    return da.pad(values, pad, mode="reflect")
+
+
+def _edge_widths(plan: _Plan, shape: Sequence[int]) -> tuple[int, int]:
+    """Padding per axis; an axis too short to mirror that far gets the largest aligned width."""
+    widths = []
+    for n in shape[:2]:
+        width = plan.boundary
+        while width and width > n - 1:
+            width -= plan.divisibility
+        widths.append(max(width, 0))
+    return widths[0], widths[1]
 
 
 def _plan(
@@ -130,7 +175,15 @@ def _plan(
         batch_size=int(batch_size),
         device=None if device is None else str(device),
         torch_threads=torch_threads,
+        boundary=boundary_padding(spec) if spec.framework == "torch" else 0,
     )
+
+
+def _predict_swath(values: np.ndarray, plan: _Plan) -> np.ndarray:
+    """Whole-swath (eager) prediction, the swath mirrored beyond its edges."""
+    rows, cols = _edge_widths(plan, values.shape)
+    out = _predict_torch_block(_pad_edges(values, (rows, cols)), plan)
+    return out[rows : rows + values.shape[0], cols : cols + values.shape[1]]
 
 
 @contextlib.contextmanager
@@ -288,7 +341,7 @@ def predict_numpy(
         values = tuple(np.asarray(v) for v in (auxiliary or {}).values())
         return _predict_numpy_model(array, *values, name=spec.name, names=names)
     plan = _plan(spec, tile, batch_size, device, None)
-    return _predict_torch_block(array, plan)
+    return _predict_swath(array, plan)
 
 
 # ------------------------------------------------------------------------------------------
@@ -321,6 +374,9 @@ def _dask_torch(data: Any, plan: _Plan) -> Any:
     import dask.array as da
 
     data = data.rechunk({2: -1})
+    edge = _edge_widths(plan, data.shape)
+    shape = data.shape[:2]
+    data = _pad_edges(data, edge)
     margin = plan.margin
     chunks = tuple(_merge_small(c, margin) for c in data.chunks[:2])
     if chunks != data.chunks[:2]:
@@ -338,7 +394,7 @@ def _dask_torch(data: Any, plan: _Plan) -> Any:
             size + depth[axis] * ((i > 0) + (i < n - 1)) for i, size in enumerate(chunks[axis])
         )
 
-    return da.map_overlap(
+    out = da.map_overlap(
         _overlap_block,
         data,
         depth=depth,
@@ -351,6 +407,7 @@ def _dask_torch(data: Any, plan: _Plan) -> Any:
         starts=starts,
         depth_by_axis=(depth[0], depth[1]),
     )
+    return out[edge[0] : edge[0] + shape[0], edge[1] : edge[1] + shape[1]]
 
 
 def _overlap_block(
@@ -533,6 +590,9 @@ def apply_model(
             )
         da_in = da_in.chunk({**dict(chunks), input_dim: -1})
     lazy = da_in.chunks is not None
+    if lazy and len(da_in.data.chunks[-1]) > 1:  # input_dim is last (transposed above)
+        # models read every channel of a pixel at once (files store scan modes apart)
+        da_in = da_in.chunk({input_dim: -1})
 
     if spec.framework == "numpy":
         flat = _apply_numpy_model(da_in, spec, input_dim, auxiliary or {}, lazy)
@@ -549,7 +609,7 @@ def apply_model(
             )
         else:
             flat = xr.apply_ufunc(
-                _predict_torch_block,
+                _predict_swath,
                 da_in,
                 input_core_dims=[[input_dim]],
                 output_core_dims=[[OUTPUT_DIM]],
@@ -570,7 +630,8 @@ def _apply_numpy_model(
     names = tuple(auxiliary)
     aux = [a.astype(np.float64) for a in auxiliary.values()]
     if lazy:
-        aux = [a.chunk({d: da_in.chunksizes.get(d, -1) for d in a.dims}) for a in aux]
+        sizes = dict(zip(da_in.dims, da_in.data.chunks, strict=True))
+        aux = [a.chunk({d: sizes.get(d, -1) for d in a.dims}) for a in aux]
     return xr.apply_ufunc(
         _predict_numpy_model,
         da_in,

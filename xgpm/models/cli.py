@@ -23,12 +23,19 @@ from xgpm.errors import InvalidArgumentError
 __all__ = ["add_parser", "run", "train_from_matchups"]
 
 
-def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Register ``xgpm train``."""
-    parser = subparsers.add_parser(
-        "train", help="train a registered retrieval model (drain, brain ...) on matchups"
-    )
-    parser.add_argument("model", help="registered model name (see xgpm.models.list())")
+def _retrieval_models() -> list[str]:
+    """Registered retrieval models (cards without a ``task`` or with ``task: retrieval``)."""
+    from xgpm import models
+
+    names = []
+    for name in models.list_models():
+        task = models.card(name).raw.get("task", "retrieval")
+        if task == "retrieval":
+            names.append(name)
+    return names
+
+
+def _add_retrieval_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--matchups", required=True, help="Zarr (or NetCDF) matchup scenes")
     parser.add_argument("--name", help="save under this name (default: MODEL)")
     parser.add_argument("--output-dir", help="registry directory to write (default: the package's)")
@@ -49,11 +56,40 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         default=None,
         help="sentence for the card's training_data (default: says simulated matchups)",
     )
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register ``xgpm train`` and its trainers (one sub-command per trainable model family).
+
+    ``xgpm train <retrieval model> --matchups ZARR`` (every registered retrieval card: drain,
+    drain-13ch, brain ...), ``xgpm train scorer --archive ...`` (the IMERG scorer) and
+    ``xgpm train to-gmi --method ... --source ...`` (translation models).
+    """
+    from xgpm.scoring import cli as scorer_cli
+    from xgpm.translate import train as to_gmi_train
+
+    parser = subparsers.add_parser(
+        "train", help="train a model: retrieval (drain, brain ...), scorer, to-gmi"
+    )
+    trainers = parser.add_subparsers(dest="model", metavar="MODEL", required=True)
+    for name in _retrieval_models():
+        sub = trainers.add_parser(name, help=f"train the retrieval model {name!r} on matchups")
+        _add_retrieval_arguments(sub)
+        sub.set_defaults(train_run=_run_retrieval)
+    scorer = trainers.add_parser("scorer", help="train the IMERG scorer (no-reference scores)")
+    scorer_cli.add_arguments(scorer)
+    scorer.set_defaults(train_run=scorer_cli.run)
+    to_gmi = to_gmi_train.add_parser(trainers)
+    to_gmi.set_defaults(train_run=to_gmi_train.run)
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``xgpm train``."""
+    """Run ``xgpm train MODEL``."""
+    return args.train_run(args)
+
+
+def _run_retrieval(args: argparse.Namespace) -> int:
     path = train_from_matchups(
         args.model,
         args.matchups,

@@ -1,0 +1,486 @@
+"""Train the shipped to_gmi translation models (CycleGAN_R, then Red-GAN) and their learning curve.
+
+Everything is simulated; training uses 2021 only, the evaluation here uses 2022 paired scenes
+(the days of :data:`xgpm.translate.scenes.EVALUATION_WINDOWS`):
+
+1. unpaired SSMIS (F16/F17/F18, densified to GMI sampling) and GMI overpasses over several
+   regions and seasons of 2021 (:func:`xgpm.translate.train.simulate_overpasses`, cached), cut
+   into 64 x 32 tiles;
+2. paired 2021 scenes (SSMIS-F17 + a virtual GMI and DPR on its orbit,
+   :func:`xgpm.translate.scenes.cached_paired_scenes`) for Red-GAN's rain term (DRAIN on the
+   paired GMI) and for the semi-supervised fine-tuning (DPR rain);
+3. CycleGAN_R for ``--minutes-cyclegan``, then Red-GAN started from it for ``--minutes-redgan``;
+4. fine-tuning of Red-GAN on 0, a few, more ... paired overpasses with DPR rain (the learning
+   curve), each for ``--minutes-finetune``;
+5. evaluation on paired 2022 scenes: DRAIN(pseudo-GMI) against the DPR rain, next to DRAIN on
+   the nearest-channel SSMIS (no adaptation) and DRAIN on the paired GMI (the ceiling), and the
+   brightness-temperature error against the paired GMI.
+
+With ``--save`` the generators are written to the model registry (``cyclegan_r-ssmis``,
+``redgan-ssmis``) with their metrics, and the figures to ``docs/images/``.
+
+Run (about 35 min at one thread)::
+
+    nice -n 5 python benchmarks/train_to_gmi.py --save --results /tmp/gan/results
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+REGIONS = ("france", "tropical-atlantic", "tropical-pacific", "conus")
+
+
+def _windows(dates: list[str], days: float, regions=REGIONS) -> list[Any]:
+    from xgpm.translate.scenes import Window
+
+    return [Window(r, d, days) for d in dates for r in regions]
+
+
+def _done_scenes(caches: list[Path], windows: list[Any], source: str) -> list[Any]:
+    """Scenes of the windows already simulated in any of the caches (read only)."""
+    from xgpm.translate.scenes import load_scene
+
+    scenes, seen = [], set()
+    for window in windows:
+        name = f"{source}_{window.region}_{window.start}_{window.days:g}d_s0"
+        for cache in caches:
+            folder = cache / name
+            if (folder / "done").is_file() and name not in seen:
+                seen.add(name)
+                scenes += [load_scene(p) for p in sorted(folder.glob("*.json"))]
+    return scenes
+
+
+def evaluate(generator: Any, fields: list[Any], drain: str = "drain") -> dict[str, float]:
+    """DRAIN(G(source)) vs DPR, and the TB error against the paired GMI, over paired fields."""
+    import torch
+
+    from xgpm.translate.cyclegan import _Drain
+    from xgpm.translate.train import GMI_CHANNELS
+
+    network = _Drain(drain, GMI_CHANNELS, "cpu")
+    fill = torch.zeros(len(GMI_CHANNELS))
+    fill[network.index] = network.mean
+    rain, truth, tb_error, tb_count = [], [], np.zeros(len(GMI_CHANNELS)), 0
+    with torch.no_grad():
+        for f in fields:
+            valid = np.isfinite(f.source).all(0)
+            x = (torch.from_numpy(f.source) - generator.input_mean[:, None, None]) / (
+                generator.input_std[:, None, None]
+            )
+            x = torch.nan_to_num(x, nan=0.0)[None]
+            pseudo = generator(x)[0]
+            pseudo = torch.where(torch.from_numpy(valid)[None], pseudo, fill[:, None, None])
+            r = network(pseudo[None])[0].numpy()
+            seen = valid & np.isfinite(f.dpr)
+            rain.append(r[seen])
+            truth.append(f.dpr[seen])
+            both = valid & np.isfinite(f.gmi).all(0)
+            tb_error += np.abs(pseudo.numpy()[:, both] - f.gmi[:, both]).sum(1)
+            tb_count += int(both.sum())
+    return {**_scores(np.concatenate(rain), np.concatenate(truth)), **_tb(tb_error / tb_count)}
+
+
+def _tb(mae: np.ndarray) -> dict[str, float]:
+    from xgpm.translate.train import GMI_CHANNELS
+
+    out = {"tb_mae_k": float(mae.mean())}
+    out.update({f"tb_mae_{c}": float(v) for c, v in zip(GMI_CHANNELS, mae, strict=True)})
+    return out
+
+
+def _scores(predicted: np.ndarray, truth: np.ndarray, threshold: float = 1.0) -> dict[str, float]:
+    hits = float(((predicted >= threshold) & (truth >= threshold)).sum())
+    misses = float(((predicted < threshold) & (truth >= threshold)).sum())
+    false = float(((predicted >= threshold) & (truth < threshold)).sum())
+    return {
+        "mse": float(np.mean((predicted - truth) ** 2)),
+        "mae": float(np.mean(np.abs(predicted - truth))),
+        "bias_pct": float(100 * (predicted.mean() - truth.mean()) / max(truth.mean(), 1e-9)),
+        "correlation": float(np.corrcoef(predicted, truth)[0, 1]),
+        "csi": hits / max(hits + misses + false, 1.0),
+        "n": int(truth.size),
+    }
+
+
+def ceiling(fields: list[Any]) -> dict[str, float]:
+    """DRAIN on the paired GMI (the skill pseudo-GMI can at best reach)."""
+    rain = np.concatenate(
+        [f.drain_gmi[np.isfinite(f.dpr) & np.isfinite(f.source).all(0)] for f in fields]
+    )
+    truth = np.concatenate(
+        [f.dpr[np.isfinite(f.dpr) & np.isfinite(f.source).all(0)] for f in fields]
+    )
+    ok = np.isfinite(rain)
+    return _scores(rain[ok], truth[ok])
+
+
+def gap_closed(adapted: dict, unadapted: dict, gmi: dict) -> dict[str, float]:
+    """(skill_adapted - skill_unadapted) / (skill_GMI - skill_unadapted) for MSE, CSI, corr."""
+    out = {}
+    for key in ("mse", "csi", "correlation"):
+        span = gmi[key] - unadapted[key]
+        out[f"gap_closed_{key}"] = float((adapted[key] - unadapted[key]) / span) if span else 0.0
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cache", default="/tmp/gan/cache", help="unpaired overpass cache")
+    parser.add_argument(
+        "--pairs-cache", nargs="+", default=["/tmp/gan/pairs-train"], help="paired 2021 caches"
+    )
+    parser.add_argument(
+        "--eval-cache", nargs="+", default=["/tmp/gan/pairs-eval"], help="paired 2022 caches"
+    )
+    parser.add_argument("--train-dates", default="2021-01-15,2021-04-15,2021-07-15,2021-10-15")
+    parser.add_argument("--paired-dates", default="2021-01-12,2021-07-12")
+    parser.add_argument("--eval-dates", default="2022-02-15,2022-08-15")
+    parser.add_argument("--minutes-cyclegan", type=float, default=12.0)
+    parser.add_argument("--minutes-redgan", type=float, default=10.0)
+    parser.add_argument("--minutes-finetune", type=float, default=2.5)
+    parser.add_argument("--curve", default="0,3,8,16", help="paired overpasses for fine-tuning")
+    parser.add_argument("--max-tiles", type=int, default=1500)
+    parser.add_argument("--batch-size", type=int, default=6)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--drain", default="drain")
+    parser.add_argument("--rain-every", type=int, default=2)
+    parser.add_argument("--rain-weight", type=float, default=5.0)
+    parser.add_argument("--learning-rate-redgan", type=float, default=2e-4)
+    parser.add_argument("--resume", default=None, help="results folder of an earlier run")
+    parser.add_argument("--results", default="/tmp/gan/results")
+    parser.add_argument("--save", action="store_true", help="write weights, cards and figures")
+    args = parser.parse_args()
+
+    import torch
+
+    from xgpm import models
+    from xgpm.translate import cyclegan, train
+
+    torch.set_num_threads(args.threads)
+    results_dir = Path(args.results)
+    results_dir.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    command = "nice -n 5 python benchmarks/train_to_gmi.py " + " ".join(
+        a for a in __import__("sys").argv[1:]
+    )
+
+    # 1. unpaired data --------------------------------------------------------------------
+    files = train.simulate_overpasses(
+        args.cache,
+        regions=("france", "tropical-atlantic", "tropical-pacific"),
+        dates=args.train_dates.split(","),
+    )
+    files += sorted(Path(args.cache).glob("*.npz"))  # and any other cached 2021 overpass
+    arrays = train.load_overpasses(sorted(set(files)))
+    source_tiles = train.extract_tiles(arrays["ssmis"], (64, 32), max_tiles=args.max_tiles)
+    gmi_tiles = train.extract_tiles(arrays["gmi"], (64, 32), max_tiles=args.max_tiles, seed=1)
+    print(
+        f"unpaired tiles: {len(source_tiles)} SSMIS, {len(gmi_tiles)} GMI "
+        f"({len(arrays['ssmis'])} + {len(arrays['gmi'])} overpasses)",
+        flush=True,
+    )
+
+    # 2. paired data ------------------------------------------------------------------------
+    paired_windows = _windows(args.paired_dates.split(","), 1.0)
+    pairs = train.paired_fields(
+        _done_scenes([Path(p) for p in args.pairs_cache], paired_windows, "ssmis-f17"),
+        drain=args.drain,
+    )
+    drain_version = models.card(args.drain).version
+    print(f"paired scenes: {len(pairs)} for training (2021); DRAIN {drain_version}", flush=True)
+
+    common = {
+        "source_channels": train.SOURCE_CHANNELS["ssmis"],
+        "batch_size": args.batch_size,
+        "drain": args.drain,
+        "steps": 100_000,
+    }
+    # 3. CycleGAN_R then Red-GAN (or resume both from a checkpoint) ------------------------
+    if args.resume:
+        cyc = cyclegan.load_checkpoint(Path(args.resume) / "cyclegan_r.pt")
+        red = cyclegan.load_checkpoint(Path(args.resume) / "redgan.pt")
+    else:
+        cyc = cyclegan.train_cyclegan(
+            source_tiles, gmi_tiles, max_minutes=args.minutes_cyclegan, **common
+        )
+    if args.minutes_redgan > 0:
+        red = cyclegan.train_cyclegan(
+            source_tiles,
+            gmi_tiles,
+            method="redgan",
+            rain_pairs=[(f.source, f.drain_gmi) for f in pairs],
+            init=copy.deepcopy(red if args.resume else cyc),
+            max_minutes=args.minutes_redgan,
+            rain_every=args.rain_every,
+            loss_weights={"rain": args.rain_weight},
+            learning_rate=args.learning_rate_redgan,
+            **common,
+        )
+        red.drain_version = drain_version
+    cyclegan.save_checkpoint(cyc, results_dir / "cyclegan_r.pt")
+    cyclegan.save_checkpoint(red, results_dir / "redgan.pt")
+    eval_windows = _windows(args.eval_dates.split(","), 1.0)
+    test = train.paired_fields(
+        _done_scenes([Path(p) for p in args.eval_cache], eval_windows, "ssmis-f17"),
+        drain=args.drain,
+    )
+    print(f"paired scenes for evaluation (2022): {len(test)}", flush=True)
+    identity = cyclegan.train_cyclegan(
+        source_tiles[:2],
+        gmi_tiles[:2],
+        steps=0,
+        progress=False,
+        source_channels=common["source_channels"],
+    )
+    table = {
+        "identity (no adaptation)": evaluate(identity.generator, test, args.drain),
+        "cyclegan_r": evaluate(cyc.generator, test, args.drain),
+        "redgan": evaluate(red.generator, test, args.drain),
+    }
+    gmi_scores = ceiling(test)
+    print(json.dumps(table, indent=1), flush=True)
+
+    # 4. fine-tuning learning curve ---------------------------------------------------------
+    rng = np.random.default_rng(0)
+    with_dpr = [f for f in pairs if np.isfinite(f.dpr).sum() > 500]
+    order = rng.permutation(len(with_dpr))
+    curve = []
+    for n in [int(v) for v in args.curve.split(",")]:
+        n = min(n, len(with_dpr))
+        if n == 0:
+            scores = table["redgan"]
+            steps = 0
+        else:
+            chosen = [with_dpr[i] for i in order[:n]]
+            tuned = cyclegan.fine_tune(
+                red,
+                [(f.source, f.dpr) for f in chosen],
+                source_tiles,
+                gmi_tiles,
+                steps=100_000,
+                max_minutes=args.minutes_finetune,
+                drain=args.drain,
+                batch_size=args.batch_size,
+                rain_every=args.rain_every,
+            )
+            scores = evaluate(tuned.generator, test, args.drain)
+            steps = len(tuned.history)
+            if n == min(max(int(v) for v in args.curve.split(",")), len(with_dpr)):
+                table[f"redgan + DPR fine-tuning ({n} overpasses)"] = scores
+        pixels = int(sum(np.isfinite(with_dpr[i].dpr).sum() for i in order[:n]))
+        curve.append({"overpasses": n, "dpr_pixels": pixels, "steps": steps, **scores})
+        print(
+            f"fine-tuning on {n} overpasses ({pixels} DPR pixels): csi {scores['csi']:.3f} "
+            f"corr {scores['correlation']:.3f} mse {scores['mse']:.3f}",
+            flush=True,
+        )
+    for name in table:
+        table[name].update(gap_closed(table[name], table["identity (no adaptation)"], gmi_scores))
+    table["DRAIN on paired GMI (ceiling)"] = gmi_scores
+
+    meta = {
+        "command": command,
+        "minutes": round((time.perf_counter() - t0) / 60, 1),
+        "drain_version": drain_version,
+        "unpaired_tiles": [int(len(source_tiles)), int(len(gmi_tiles))],
+        "paired_train_scenes": len(pairs),
+        "test_scenes": len(test),
+        "cyclegan_steps": len(cyc.history),
+        "redgan_steps": len(red.history),
+        "resumed_from": args.resume,
+    }
+    (results_dir / "results.json").write_text(
+        json.dumps(
+            {
+                "meta": meta,
+                "table": table,
+                "curve": curve,
+                "history_cyclegan": cyc.history[::10],
+                "history_redgan": red.history[::10],
+            },
+            indent=1,
+        )
+    )
+    (results_dir / "table.md").write_text(_markdown(table, curve, meta))
+    print(_markdown(table, curve, meta), flush=True)
+    images = ROOT / "docs" / "images" if args.save and len(curve) > 1 else results_dir
+    _figure_curve(curve, table, images / "cyclegan_learning_curve.png")
+    _figure_example(
+        test,
+        {"CycleGAN_R": cyc.generator, "Red-GAN": red.generator},
+        identity.generator,
+        args.drain,
+        images / "cyclegan_example.png",
+    )
+
+    if args.save:
+        statement = (
+            "Trained on simulated data only: unpaired SSMIS (F16, F17, F18; densified to GMI "
+            f"sampling) and GMI overpasses of 2021 ({len(source_tiles)} + {len(gmi_tiles)} tiles "
+            "of 64 x 32 pixels; regions france, tropical-atlantic, tropical-pacific, conus; "
+            f"days {args.train_dates}), xgpm.simulate; not real observations."
+        )
+        redgan_note = (
+            f" Red-GAN rain term: DRAIN {drain_version} on the paired virtual GMI of "
+            f"{len(pairs)} simulated 2021 SSMIS-F17 overpasses ({args.paired_dates}, "
+            f"xgpm.translate.scenes.paired_scenes); rain weight {args.rain_weight}, learning "
+            f"rate {args.learning_rate_redgan}; started from "
+            + (f"the Red-GAN of {args.resume}." if args.resume else "cyclegan_r-ssmis.")
+        )
+        to_save = []  # a resumed run saves only what it trained
+        if not args.resume:
+            to_save.append(("cyclegan_r-ssmis", cyc, "cyclegan_r", ""))
+        if args.minutes_redgan > 0:
+            to_save.append(("redgan-ssmis", red, "redgan", redgan_note))
+        for name, result, method, extra in to_save:
+            key = "cyclegan_r" if method == "cyclegan_r" else "redgan"
+            metrics = {
+                "dataset": f"simulated paired 2022 SSMIS-F17 / virtual GMI-DPR scenes "
+                f"({len(test)} overpasses; days {args.eval_dates})",
+                "reference": "DPR near-surface rain on GMI footprints",
+                **{
+                    k: round(v, 4)
+                    for k, v in table[key].items()
+                    if not k.startswith("tb_mae_") or k == "tb_mae_k"
+                },
+                "tb_mae_k_per_channel": {
+                    k[7:]: round(v, 2)
+                    for k, v in table[key].items()
+                    if k.startswith("tb_mae_") and k != "tb_mae_k"
+                },
+                "csi_threshold_mm_h": 1.0,
+                "command": command,
+            }
+            path = cyclegan.save_generator(
+                name,
+                result,
+                method=method,
+                training_data=statement + extra,
+                command=command,
+                metrics=metrics,
+            )
+            print(f"wrote {path}")
+
+
+def _markdown(table: dict, curve: list, meta: dict) -> str:
+    lines = [
+        "| model | MSE | CSI (1 mm/h) | correlation | bias % | TB MAE (K) | gap closed MSE / "
+        "CSI / corr |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, s in table.items():
+        gap = (
+            f"{s['gap_closed_mse']:.2f} / {s['gap_closed_csi']:.2f} / "
+            f"{s['gap_closed_correlation']:.2f}"
+            if "gap_closed_mse" in s
+            else "-"
+        )
+        tb = f"{s['tb_mae_k']:.2f}" if "tb_mae_k" in s else "-"
+        lines.append(
+            f"| {name} | {s['mse']:.3f} | {s['csi']:.3f} | {s['correlation']:.3f} | "
+            f"{s['bias_pct']:.1f} | {tb} | {gap} |"
+        )
+    lines += [
+        "",
+        "| paired overpasses | DPR pixels | steps | MSE | CSI | correlation |",
+        "|---|---|---|---|---|---|",
+    ]
+    for c in curve:
+        lines.append(
+            f"| {c['overpasses']} | {c['dpr_pixels']} | {c['steps']} | {c['mse']:.3f} | "
+            f"{c['csi']:.3f} | {c['correlation']:.3f} |"
+        )
+    lines += [
+        "",
+        f"run: `{meta['command']}` ({meta['minutes']} min; DRAIN "
+        f"{meta['drain_version']}; {meta['test_scenes']} test overpasses)",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _figure_curve(curve: list, table: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    x = [max(c["overpasses"], 0.5) for c in curve]
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
+    for ax, key, label in zip(
+        axes,
+        ("csi", "correlation", "mse"),
+        ("CSI (1 mm/h)", "correlation", "MSE (mm/h)$^2$"),
+        strict=True,
+    ):
+        ax.plot(x, [c[key] for c in curve], "o-", label="Red-GAN + DPR fine-tuning")
+        ax.axhline(
+            table["DRAIN on paired GMI (ceiling)"][key], color="k", ls="--", label="DRAIN on GMI"
+        )
+        ax.axhline(table["identity (no adaptation)"][key], color="r", ls=":", label="no adaptation")
+        ax.axhline(table["cyclegan_r"][key], color="g", ls="-.", label="CycleGAN_R")
+        ax.set_xscale("log")
+        ax.set_xlabel("paired overpasses with DPR (0 plotted at 0.5)")
+        ax.set_title(label)
+    axes[0].legend(fontsize=7)
+    fig.suptitle("DRAIN(pseudo-GMI from SSMIS) vs DPR, simulated 2022 scenes")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _figure_example(fields: list, generators: dict, identity: Any, drain: str, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import torch
+
+    from xgpm.translate.cyclegan import _Drain
+    from xgpm.translate.train import GMI_CHANNELS
+
+    field = max(fields, key=lambda f: float(np.nansum(f.dpr)))
+    network = _Drain(drain, GMI_CHANNELS, "cpu")
+    c89 = GMI_CHANNELS.index("89V")
+    rows = {"no adaptation": identity, **generators}
+    fig, axes = plt.subplots(2, len(rows) + 1, figsize=(3.2 * (len(rows) + 1), 6))
+    valid = np.isfinite(field.source).all(0)
+    with torch.no_grad():
+        for i, (name, gen) in enumerate(rows.items()):
+            x = (torch.from_numpy(field.source) - gen.input_mean[:, None, None]) / gen.input_std[
+                :, None, None
+            ]
+            pseudo = gen(torch.nan_to_num(x, nan=0.0)[None])
+            rain = network(pseudo)[0].numpy()
+            tb = pseudo[0, c89].numpy()
+            axes[0, i].imshow(np.where(valid, tb, np.nan).T, vmin=200, vmax=290, cmap="viridis")
+            axes[0, i].set_title(f"{name}: 89V (K)")
+            axes[1, i].imshow(np.where(valid, rain, np.nan).T, vmin=0, vmax=10, cmap="Blues")
+            axes[1, i].set_title(f"DRAIN({name})")
+    axes[0, -1].imshow(field.gmi[c89].T, vmin=200, vmax=290, cmap="viridis")
+    axes[0, -1].set_title("paired GMI: 89V (K)")
+    axes[1, -1].imshow(field.dpr.T, vmin=0, vmax=10, cmap="Blues")
+    axes[1, -1].set_title("DPR rain (mm/h)")
+    for ax in axes.ravel():
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.suptitle(f"simulated 2022 scene {field.name} (rows: along track)")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    main()
