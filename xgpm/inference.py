@@ -58,7 +58,12 @@ from xgpm import models
 from xgpm.errors import InvalidArgumentError, MissingChannelsError
 from xgpm.models import ModelSpec
 
+#: Bumped when the engine's outputs change for the same model (cache keys include it):
+#: 2 = the swath is mirrored beyond its edges.
+ENGINE_VERSION = 2
+
 __all__ = [
+    "ENGINE_VERSION",
     "apply_model",
     "predict_numpy",
     "model_preloader",

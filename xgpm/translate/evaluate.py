@@ -287,11 +287,12 @@ def _labels(reference: xr.Dataset, mask: np.ndarray) -> pd.DataFrame:
 
 
 def _model_token(name: str) -> str:
-    """Cache key of a model: name, version and the size/mtime of its weights file."""
+    """Cache key of a model: name, version, weights file size/mtime, inference engine version."""
     from xgpm import models
+    from xgpm.inference import ENGINE_VERSION
 
     spec = models.card(name)
-    token = f"{spec.name}|{spec.version}|{spec.source}"
+    token = f"{spec.name}|{spec.version}|{spec.source}|engine{ENGINE_VERSION}"
     entry = models._entry(spec.name)
     if entry.weights_path is not None and Path(entry.weights_path).is_file():
         stat = Path(entry.weights_path).stat()
