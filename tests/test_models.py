@@ -81,6 +81,34 @@ def test_unet_cards_match_their_architecture(name):
     assert n_values * 4 < 5e6
 
 
+@pytest.mark.parametrize("name", ["drain", "drain-13ch"])
+def test_shipped_unet_weights_load_match_their_card_and_see_scattering(name):
+    assert name in models.list(with_weights=True)
+    spec = models.card(name)
+    net = models.load(name, "cpu")  # strict state-dict load into the card's architecture
+    assert net.in_channels == len(spec.input_channels) == len(spec.normalisation_mean)
+    assert {k: v.shape for k, v in net.state_dict().items()} == {
+        k: v.shape for k, v in models.build(name).state_dict().items()
+    }
+    assert {"mse", "csi", "command", "date"} <= set(spec.metrics)
+    # a scene at the training means, then ice scattering: 89-183 GHz 60 K colder in a patch
+    mean = torch.tensor(spec.normalisation_mean)[:, None, None]
+    std = torch.tensor(spec.normalisation_std)[:, None, None]
+    clear = mean.repeat(1, 64, 64)[None]
+    cold = clear.clone()
+    for c, channel in enumerate(spec.input_channels):
+        if channel.startswith(("89", "165", "183")):
+            cold[0, c, 16:48, 16:48] -= 60.0
+    with torch.no_grad():
+        outputs = [net((x - mean) / std)[0, :, 24:40, 24:40] for x in (clear, cold)]
+    for out in outputs:
+        assert torch.isfinite(out).all()
+        assert (out[0] >= 0).all() and ((out[1] >= 0) & (out[1] <= 1)).all()
+        assert (out[3:] >= out[2:-1]).all()  # quantiles never cross
+    assert outputs[1][0].mean() > outputs[0][0].mean()  # more rain under scattering
+    assert outputs[1][1].mean() > outputs[0][1].mean()  # and more probably rain
+
+
 def test_unknown_model_suggests_close_names():
     with pytest.raises(ModelNotFoundError, match="Did you mean 'drain'") as info:
         models.card("drian")

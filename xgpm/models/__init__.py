@@ -14,9 +14,9 @@ Cards and weights are looked up, in this order, in
    it), each laid out as ``<dir>/cards/<name>.yaml`` + ``<dir>/weights/<name>.pt``;
 3. the package itself (``xgpm/models/cards``, ``xgpm/models/weights``).
 
-xgpm ships first weights for ``drain`` and ``brain``, trained on simulated matchups only
-(docs/models/drain.md); :func:`load` on a card without weights (``drain-13ch``, or your own)
-raises :class:`~xgpm.errors.ModelNotFoundError` saying how to train them. Loaded models are
+xgpm ships weights for ``drain``, ``drain-13ch``, ``brain``, the translation models
+(``*-ssmis``) and the IMERG ``scorer``, all trained on simulated data only (docs/models/);
+:func:`load` on a card without weights (your own) raises :class:`~xgpm.errors.ModelNotFoundError` saying how to train them. Loaded models are
 cached per process, keyed by (name, device), behind a lock, so a
 threaded dask computation loads each model once; :func:`load_count` reports how many real
 loads happened (used by the tests and by distributed workers through ``client.run``).
