@@ -10,8 +10,9 @@ Two worlds:
 
 Run directly with ``python benchmarks/bench_simulate.py`` (prints the timings, and the speed-up
 of the forward model's numba kernel over its plain-numpy reference measured in the same run; add
-``--physics-orbit`` for one full orbit with the real physics, about a minute on 2 cores, or
-``--stages`` for the CPU time of each stage of that orbit).
+``--physics-orbit`` for one full orbit with the real physics, about a minute on 2 cores,
+``--stages`` for the CPU time of each stage of that orbit, or ``--threads-ab`` for that orbit
+with the truth engine on one thread and then on all cores, back to back).
 """
 
 from __future__ import annotations
@@ -180,6 +181,36 @@ def full_orbit_physics() -> None:
     )
 
 
+def full_orbit_threads_ab() -> None:
+    """The full orbit with the truth engine on one thread, then on all cores (``--threads-ab``).
+
+    Back to back in one process (the same load for both), each from an empty AR-state cache;
+    the outputs must be identical bit for bit. The forward model uses its own threads in both.
+    """
+    from xgpm.simulate import _noise, _parallel
+
+    bench = FullOrbitGMIDPR()
+    bench.setup()
+    instruments.observe_platform(_gpm_targets(bench.granule, slice(1000, 1020)), seed=0)  # JIT
+    runs = {}
+    for label, n in (("truth on 1 thread", 1), ("truth on all cores", _parallel.available_cores())):
+        _noise._STATES.clear()
+        t, c = time.perf_counter(), time.process_time()
+        with _parallel.threads(n):
+            out = instruments.observe_platform(bench.targets, seed=0)
+        runs[label] = (time.perf_counter() - t, time.process_time() - c, out)
+        print(
+            f"full orbit GMI+DPR, {label} ({n}): wall {runs[label][0]:.1f} s, "
+            f"CPU {runs[label][1]:.1f} s"
+        )
+    (w1, c1, a), (w2, c2, b) = runs.values()
+    same = all(
+        np.array_equal(a[i][m][v].values, b[i][m][v].values, equal_nan=True)
+        for i, m, v in ((0, "S1", "Tc"), (0, "S2", "Tc"), (1, "FS", "precipRateNearSurface"))
+    )
+    print(f"  wall ratio {w1 / w2:.2f}x, CPU ratio {c1 / c2:.2f}x; outputs identical: {same}")
+
+
 def full_orbit_stages() -> None:
     """Where the CPU of one full orbit goes: thread CPU time of each stage (``--stages``).
 
@@ -212,6 +243,23 @@ def full_orbit_stages() -> None:
     timed(scenes, "_SceneContext", "truth: land fraction, Koppen, tile layout, static fields")
     timed(scenes, "_scene_at", "truth: AR noise states, FFTs, geophysical fields")
     timed(instruments, "truth_on_grid", "truth: total (worker thread)")
+    from xgpm.simulate import _parallel
+
+    # The truth's tiles and point chunks run in a pool: their CPU is counted per task.
+    map_ordered = _parallel.map_ordered
+
+    def counted_map(func, items):
+        def task(item):
+            c0 = time.thread_time()
+            try:
+                return func(item)
+            finally:
+                entry = totals.setdefault("truth: of which in the pool's threads", [0.0, 0.0])
+                entry[1] += time.thread_time() - c0
+
+        return map_ordered(task, items)
+
+    _parallel.map_ordered = counted_map
     timed(instruments, "_complex_nodes", "adaptive RTM: node selection")
     timed(instruments, "_sample_footprint", "antenna pattern: Gaussian filters + sampling")
     timed(instruments, "_radar_block", "DPR: footprint, type")
@@ -228,13 +276,19 @@ def full_orbit_stages() -> None:
     main_stages = sum(v[1] for k, v in totals.items() if not k.startswith("truth"))
     for label, (w, cpu_s) in totals.items():
         print(f"  {label:<58} CPU {cpu_s:6.1f} s  (wall {w:6.1f} s)")
-    rest = cpu - totals["truth: total (worker thread)"][1] - main_stages
+    truth = totals["truth: total (worker thread)"][1]
+    pool = totals.get("truth: of which in the pool's threads", [0.0, 0.0])[1]
+    print(f"  {'truth: total CPU (worker and pool threads)':<58} CPU {truth + pool:6.1f} s")
+    rest = cpu - truth - pool - main_stages
     print(f"  {'forward model (numba, own threads) and the rest':<58} CPU {rest:6.1f} s")
 
 
 def _main() -> None:
     if "--stages" in sys.argv:
         full_orbit_stages()
+        return
+    if "--threads-ab" in sys.argv:
+        full_orbit_threads_ab()
         return
     bench = FullOrbitGMIDPR()
     bench.setup()

@@ -313,7 +313,7 @@ def test_real_physics_smoke():
 class _SerialExecutor:
     """Stand-in for ThreadPoolExecutor that runs every task at once in the calling thread."""
 
-    def __init__(self, max_workers=None):
+    def __init__(self, max_workers=None, **kwargs):
         pass
 
     def __enter__(self):

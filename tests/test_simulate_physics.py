@@ -501,3 +501,67 @@ def test_all_channels_lazy_for_any_chunking(gulf_scene):
         assert lazy.chunks is not None
         assert lazy.dims == expected.dims
         np.testing.assert_allclose(lazy.compute().values, expected.values, rtol=1e-6)
+
+
+def test_truth_scene_same_for_any_number_of_threads(monkeypatch):
+    """Tiles and chunks of points run in threads and are combined in order: identical bits."""
+    from xgpm.simulate import _noise, _parallel
+
+    monkeypatch.setattr(_parallel, "MIN_CHUNK", 1000)  # several point chunks on a small grid
+    lat = np.arange(40.0, 52.0, 0.1)  # across a band edge (48 N) and several tiles
+    lon = np.arange(-12.0, 16.0, 0.15)
+    times = np.array(["2021-01-01T06:10", "2021-01-01T06:50"], dtype="datetime64[ns]")
+    runs = []
+    for n in (1, 2, 3):
+        _noise._STATES.clear()  # the same engine cache at the start of every run
+        with _parallel.threads(n):
+            assert _parallel.n_threads() == n
+            assert len(_parallel.chunks(lat.size * lon.size)) == n
+            runs.append(truth_scene(lat, lon, times, seed=11, resolution_km=10.0))
+    assert float(runs[0].surface_precip.max()) > 0
+    for other in runs[1:]:
+        xr.testing.assert_identical(runs[0], other)
+
+
+def test_truth_threads_are_not_nested():
+    """The pool's threads compute serially; the setting is per thread and restored."""
+    import threading
+
+    from xgpm.simulate import _parallel
+
+    with _parallel.threads(3):
+        inner = _parallel.map_ordered(lambda i: (i, _parallel.n_threads()), range(5))
+        assert _parallel.n_threads() == 3
+    assert inner == [(i, 1) for i in range(5)]
+    assert _parallel.n_threads() == _parallel.available_cores()  # the main thread's default
+    seen = []
+    worker = threading.Thread(target=lambda: seen.append(_parallel.n_threads()))
+    worker.start()
+    worker.join()
+    assert seen == [1]
+
+
+def _map_in_child(conn) -> None:
+    from xgpm.simulate import _parallel
+
+    with _parallel.threads(2):
+        conn.send(_parallel.map_ordered(lambda i: i * i, range(4)))
+
+
+def test_truth_threads_work_in_a_forked_child():
+    """The kept thread pool is not inherited by a forked process (it would never run a task)."""
+    import multiprocessing
+
+    from xgpm.simulate import _parallel
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork on this platform")
+    with _parallel.threads(2):
+        assert _parallel.map_ordered(lambda i: i + 1, range(4)) == [1, 2, 3, 4]  # pool made
+    ctx = multiprocessing.get_context("fork")
+    parent, child = ctx.Pipe()
+    proc = ctx.Process(target=_map_in_child, args=(child,))
+    proc.start()
+    assert parent.poll(30), "the forked child did not answer"
+    assert parent.recv() == [0, 1, 4, 9]
+    proc.join(10)

@@ -294,6 +294,12 @@ class _ARState:
         # rebuilt when needed from per-resolution tables and separable phase ramps (~1 ms).
         self.step: int | None = None
         self.state: np.ndarray | None = None
+        self.lock = threading.Lock()  # the state is stepped in place
+
+    def spectrum_at(self, step: int) -> np.ndarray:
+        """A copy of the state at ``step`` (thread-safe)."""
+        with self.lock:
+            return self.at(step).copy()
 
     def _coefficients(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``decay`` (phi times the one-step shift), ``scale`` and ``decay ** (M + 1)``."""
@@ -333,15 +339,16 @@ class _ARState:
 
 
 _STATES: OrderedDict[tuple, _ARState] = OrderedDict()
-_STATES_LOCK = threading.Lock()  # the states are stepped in place: one thread at a time
+_STATES_LOCK = threading.Lock()  # guards the cache's order; each state has its own lock
 
 
-def spectral_state(
-    seed: int, stream: str, tile: Tile, step: int, wind_ms: tuple[float, float]
-) -> np.ndarray:
-    """White-in-space, AR(1)-in-time spectral coefficients of a tile at lattice ``step``.
+def ar_state(seed: int, stream: str, tile: Tile, wind_ms: tuple[float, float]) -> _ARState:
+    """The cached AR state of one (seed, stream, tile, wind), marked most recently used.
 
-    Unit variance per coefficient in the sense of ``rfft2`` of unit white noise.
+    Its values at a step depend on the steps it was asked for before (stepped in place or
+    rebuilt, float rounding differs), so callers that compute several tiles in parallel take
+    the states here first, in a fixed order (the cache evicts the same states as a serial run),
+    then step each one once with :meth:`_ARState.spectrum_at`.
     """
     key = (seed, stream, tile.key, tile.resolution_km, wind_ms)
     with _STATES_LOCK:
@@ -351,7 +358,17 @@ def spectral_state(
         _STATES[key] = ar
         while len(_STATES) > _CACHE_SIZE:
             _STATES.popitem(last=False)
-        return ar.at(step).copy()
+        return ar
+
+
+def spectral_state(
+    seed: int, stream: str, tile: Tile, step: int, wind_ms: tuple[float, float]
+) -> np.ndarray:
+    """White-in-space, AR(1)-in-time spectral coefficients of a tile at lattice ``step``.
+
+    Unit variance per coefficient in the sense of ``rfft2`` of unit white noise.
+    """
+    return ar_state(seed, stream, tile, wind_ms).spectrum_at(step)
 
 
 def advect(spectrum: np.ndarray, tile: Tile, wind_ms: tuple[float, float], seconds: float):

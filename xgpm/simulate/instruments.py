@@ -20,7 +20,9 @@ is simulated (pixels outside are NaN, lon/lat/time stay full-size), and a long s
 in along-track blocks of ``block_km``. The truth of a block is taken at the time the satellite is
 at the block's centre (a region crossing lasts ~2 minutes). The truth of the next block is built
 in a worker thread while the current block is observed (in block order, so the result is the same
-as a serial run): at most two blocks of truth are in memory.
+as a serial run): at most two blocks of truth are in memory. Called from the main thread, that
+worker also spreads each block's truth tiles and point chunks over the cores
+(:mod:`xgpm.simulate._parallel`; the same values for any number of threads).
 
 All sensors on one platform share the swath coordinates (``s = 0`` at the granule start), so
 GMI and DPR are sampled from the same truth grid in :func:`observe_platform`.
@@ -38,6 +40,7 @@ import numpy as np
 import xarray as xr
 
 from xgpm.errors import InvalidArgumentError
+from xgpm.simulate import _parallel
 from xgpm.simulate.orbits import ModeGeometry, SwathGeometry, in_region
 
 __all__ = [
@@ -579,7 +582,15 @@ def observe_platform(
         if sel:
             blocks.append((b, sel, c_min, c_max))
 
+    # The truth worker spreads each block's tiles over the cores when this runs in the main
+    # thread (in a dask worker or any other thread: serially, see _parallel).
+    truth_threads = _parallel.n_threads()
+
     def block_truth(block: tuple) -> TruthGrid:
+        with _parallel.threads(truth_threads):
+            return _block_truth(block)
+
+    def _block_truth(block: tuple) -> TruthGrid:
         b, sel, c_min, c_max = block
         block_time = truth_time
         if block_time is None:

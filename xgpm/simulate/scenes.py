@@ -39,7 +39,7 @@ import xarray as xr
 
 from xgpm.errors import InvalidArgumentError
 from xgpm.seasons import SEASONS, season_index
-from xgpm.simulate import _noise
+from xgpm.simulate import _noise, _parallel
 
 __all__ = ["truth_scene", "iter_truth_scenes", "REGIMES", "KOPPEN_CLASSES", "SURFACE_TYPES"]
 
@@ -245,17 +245,23 @@ def land_fraction(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
     boxes = np.array([bbox for bbox, _ in _lake_paths()], dtype=np.float64).reshape(-1, 4)
     out = np.empty(lat.shape, dtype=np.float32)
     near_lake = np.empty(lat.shape, dtype=np.bool_)
-    _scene_kernels.land_fraction(
-        lat.ravel(),
-        lon.ravel(),
-        packed,
-        per_deg,
-        _LAND_OFFSETS_KM,
-        _noise.KM_PER_DEG,
-        boxes,
-        out.reshape(-1),
-        near_lake.reshape(-1),
-    )
+    flat_lat, flat_lon = lat.reshape(-1), lon.reshape(-1)
+    flat_out, flat_near = out.reshape(-1), near_lake.reshape(-1)
+
+    def run(sl: slice) -> None:  # point by point: chunks in threads give the same values
+        _scene_kernels.land_fraction(
+            flat_lat[sl],
+            flat_lon[sl],
+            packed,
+            per_deg,
+            _LAND_OFFSETS_KM,
+            _noise.KM_PER_DEG,
+            boxes,
+            flat_out[sl],
+            flat_near[sl],
+        )
+
+    _parallel.map_ordered(run, _parallel.chunks(flat_lat.size))
     if near_lake.any():  # lakes carved out of the mask: the exact (slower) path
         out[near_lake] = _land_fraction_numpy(lat[near_lake], lon[near_lake])
     return out
@@ -405,11 +411,22 @@ class _SceneContext:
         self.coarse_tiles = self._tiles(2.0 * self.resolution_km, parts)
         n = self.lat.size
         static = {name: np.zeros(n, np.float32) for name in ("surface", "moisture", "wind", "temp")}
-        for info in self.coarse_tiles:
-            sqrt_w = np.sqrt(info.weight)
-            for name, beta in (("surface", 3.0), ("moisture", 3.6), ("wind", 3.6), ("temp", 4.0)):
-                field = _static_field(self.seed, name, info.tile, beta)
-                static[name][info.index] += sqrt_w * _noise.sample(field, info.rows, info.cols)
+        tasks = [
+            (info, name, beta)
+            for info in self.coarse_tiles
+            for name, beta in (("surface", 3.0), ("moisture", 3.6), ("wind", 3.6), ("temp", 4.0))
+        ]
+
+        def static_part(task: tuple) -> np.ndarray:
+            info, name, beta = task
+            field = _static_field(self.seed, name, info.tile, beta)
+            return np.sqrt(info.weight) * _noise.sample(field, info.rows, info.cols)
+
+        # Tiles in parallel, summed in tile order (the same values for any number of threads).
+        for (info, name, _beta), part in zip(
+            tasks, _parallel.map_ordered(static_part, tasks), strict=True
+        ):
+            static[name][info.index] += part
         self.static = static
         self.wetness = _WETNESS[self.main_class]
 
@@ -523,7 +540,13 @@ def _scene_at(ctx: _SceneContext, time: np.datetime64) -> dict[str, np.ndarray]:
     cloud_field = np.zeros(n, np.float32)
     params = np.zeros((len(_PARAM_NAMES), n), np.float32)
     regime_weight = np.zeros((len(REGIMES), n), np.float32)
-    for info in ctx.tiles:
+    # The AR states in a fixed order first (the engine's cache evicts as in a serial run), then
+    # the tiles' fields in parallel (each state stepped once), summed in tile order: the same
+    # values whatever the number of threads.
+    rain_states = [_noise.ar_state(ctx.seed, "rain", i.tile, i.wind) for i in ctx.tiles]
+    cloud_states = [_noise.ar_state(ctx.seed, "cloud", i.tile, i.wind) for i in ctx.coarse_tiles]
+    tasks = []
+    for info, ar in zip(ctx.tiles, rain_states, strict=True):
         tile = info.tile
         regimes = (
             _regime_for_block(ctx.seed, tile, info.climate, block),
@@ -534,7 +557,19 @@ def _scene_at(ctx: _SceneContext, time: np.datetime64) -> dict[str, np.ndarray]:
         for name, w in zip(regimes, weights, strict=True):
             values += w * np.array([getattr(_REGIME_PARAMS[name], p) for p in _PARAM_NAMES])
             regime_weight[REGIMES.index(name), info.index] += w * info.weight
-        p = dict(zip(_PARAM_NAMES, values, strict=True))
+        params[:, info.index] += info.weight[None, :] * values[:, None].astype(np.float32)
+        tasks.append(("rain", info, ar, dict(zip(_PARAM_NAMES, values, strict=True))))
+    for info, ar in zip(ctx.coarse_tiles, cloud_states, strict=True):
+        tasks.append(("cloud", info, ar, None))
+
+    def tile_part(task: tuple) -> np.ndarray:
+        kind, info, ar, p = task
+        tile = info.tile
+        spec = _noise.advect(ar.spectrum_at(step), tile, info.wind, within)
+        if kind == "cloud":
+            amp = _static_filter_cloud(tile.n_pix, tile.resolution_km)
+            field = _noise.to_field(spec, amp, tile.n_pix)
+            return np.sqrt(info.weight) * _noise.sample(field, info.rows, info.cols)
         amp = _rain_filter(
             tile.n_pix,
             ctx.resolution_km,
@@ -542,22 +577,51 @@ def _scene_at(ctx: _SceneContext, time: np.datetime64) -> dict[str, np.ndarray]:
             round(p["anisotropy"], 2),
             round(info.angle, 0),
         )
-        spec = _noise.spectral_state(ctx.seed, "rain", tile, step, info.wind)
-        spec = _noise.advect(spec, tile, info.wind, within)
         field = _noise.to_field(spec, amp, tile.n_pix)
         if p["vortex"] > 0:
             field = field + p["vortex"] * _vortex(tile, ctx.seed, block, within, info.wind)
-        sqrt_w = np.sqrt(info.weight)
-        rain_field[info.index] += sqrt_w * _noise.sample(field, info.rows, info.cols)
-        params[:, info.index] += info.weight[None, :] * values[:, None].astype(np.float32)
-    for info in ctx.coarse_tiles:
-        tile = info.tile
-        spec = _noise.spectral_state(ctx.seed, "cloud", tile, step, info.wind)
-        spec = _noise.advect(spec, tile, info.wind, within)
-        cloud = _noise.to_field(
-            spec, _static_filter_cloud(tile.n_pix, tile.resolution_km), tile.n_pix
-        )
-        cloud_field[info.index] += np.sqrt(info.weight) * _noise.sample(cloud, info.rows, info.cols)
+        return np.sqrt(info.weight) * _noise.sample(field, info.rows, info.cols)
+
+    for (kind, info, _ar, _p), part in zip(
+        tasks, _parallel.map_ordered(tile_part, tasks), strict=True
+    ):
+        (rain_field if kind == "rain" else cloud_field)[info.index] += part
+    # Everything below is point by point: chunks of points in threads give the same values.
+    pieces = _parallel.map_ordered(
+        lambda sl: _geophysics(
+            _PointView(ctx, sl),
+            time,
+            rain_field[sl],
+            cloud_field[sl],
+            params[:, sl],
+            regime_weight[:, sl],
+        ),
+        _parallel.chunks(n),
+    )
+    if len(pieces) == 1:
+        return pieces[0]
+    return {name: np.concatenate([piece[name] for piece in pieces]) for name in pieces[0]}
+
+
+class _PointView:
+    """The per-point arrays of a :class:`_SceneContext`, restricted to a slice of points."""
+
+    def __init__(self, ctx: _SceneContext, sl: slice):
+        self.lat, self.lon, self.land = ctx.lat[sl], ctx.lon[sl], ctx.land[sl]
+        self.main_class, self.koppen_zone = ctx.main_class[sl], ctx.koppen_zone[sl]
+        self.wetness = ctx.wetness[sl]
+        self.static = {name: values[sl] for name, values in ctx.static.items()}
+
+
+def _geophysics(
+    ctx: _PointView,
+    time: np.datetime64,
+    rain_field: np.ndarray,
+    cloud_field: np.ndarray,
+    params: np.ndarray,
+    regime_weight: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """Rain, its type and the companion fields from the blended noise fields and parameters."""
     p = dict(zip(_PARAM_NAMES, params, strict=True))
     regime = np.argmax(regime_weight, axis=0).astype(np.int8)
 
