@@ -36,6 +36,7 @@ def test_demo_writes_a_complete_report(tmp_path, capsys):
         "rain.png",
         "imerg_vs_radar.png",
         "learned_scores.png",
+        "cluster_map.png",
     )
     for figure in figures:
         assert f'src="{figure}"' in text

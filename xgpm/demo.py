@@ -240,6 +240,7 @@ def run_demo(
     learned = imerg.sel(time=ref["time"]).gpm.score()
     learned_table = _learned_table(learned, scores)
     figures["scorer"] = _save(_learned_figure(learned, scores), out / "learned_scores.png")
+    figures["clusters"] = _save(_cluster_map(learned), out / "cluster_map.png")
 
     _step(f"7/{N_STEPS} writing the report", log)
     report = out / "report.html"
@@ -339,6 +340,25 @@ def _learned_figure(learned: Any, scores: Any):
     return fig
 
 
+def _cluster_map(learned: Any):
+    """The scorer's SOM coloured by its nodes' median CSI, the demo's half hours starred."""
+    from xgpm import models
+    from xgpm.scoring.clusters import plot_som_scores
+
+    net = models.load("scorer", "cpu")
+    stats = net.som_stats[:, 0, :].numpy()  # target 0: CSI at 1 mm/h
+    fig = plot_som_scores(
+        stats, net.som_shape, title="scorer's SOM: median CSI of each node's training maps"
+    )
+    ax = fig.axes[0]
+    cols = net.som_shape[1]
+    for node in np.unique(learned["som_node"].values):
+        row, col = divmod(int(node), cols)
+        ax.plot(col, row - 0.32, marker="*", color="red", markersize=12)
+    ax.set_xlabel("red star: a node holding one of this morning's half hours")
+    return fig
+
+
 def _html(figures, table, dpr_text, log, catalog, data, retrieval=None, learned=None) -> str:
     def img(key: str, caption: str) -> str:
         if key not in figures:
@@ -385,6 +405,7 @@ IMERG map and its quality fields, and places it in a cluster of the scorer's lat
 labelled by the true scores of its training maps.</p>
 {"" if learned is None else learned.to_html()}
 {img("scorer", "CSI against the radar vs the learned scorer's prediction")}
+{img("clusters", "The scorer's self-organising map, coloured by score")}
 <p>The shipped models (DRAIN, the translation models, the scorer) are trained on simulated data
 only; their model cards say so.</p>
 </body></html>
