@@ -16,9 +16,10 @@ Cards and weights are looked up, in this order, in
 
 xgpm ships weights for ``drain``, ``drain-13ch``, ``brain``, the translation models
 (``*-ssmis``) and the IMERG ``scorer``, all trained on simulated data only (docs/models/);
-:func:`load` on a card without weights (your own) raises :class:`~xgpm.errors.ModelNotFoundError` saying how to train them. Loaded models are
-cached per process, keyed by (name, device), behind a lock, so a
-threaded dask computation loads each model once; :func:`load_count` reports how many real
+:func:`load` on a card without weights (your own) raises
+:class:`~xgpm.errors.ModelNotFoundError` saying how to train them. Loaded models are cached per
+process, keyed by (name, device), behind a lock, so a threaded dask computation loads each model
+once; :func:`load_count` reports how many real
 loads happened (used by the tests and by distributed workers through ``client.run``).
 
 This module imports neither torch nor numba: they are imported when a model is loaded.
