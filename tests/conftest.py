@@ -55,3 +55,33 @@ def h5_reads(monkeypatch):
 
     monkeypatch.setattr(_hdf5.LazyH5Array, "__getitem__", counting)
     return reads
+
+
+@pytest.fixture(scope="module")
+def s3():
+    """A moto S3 server on a free loopback port with a bucket ``gpm``; yields storage_options."""
+    import socket
+
+    moto_server = pytest.importorskip("moto.server")
+    s3fs = pytest.importorskip("s3fs")
+    import boto3
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port)
+    server.start()
+    options = {
+        "key": "testing",
+        "secret": "testing",
+        "client_kwargs": {"endpoint_url": f"http://127.0.0.1:{port}", "region_name": "us-east-1"},
+    }
+    boto3.client(
+        "s3",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        **options["client_kwargs"],
+    ).create_bucket(Bucket="gpm")
+    yield options
+    s3fs.S3FileSystem.clear_instance_cache()
+    server.stop()

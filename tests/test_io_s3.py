@@ -14,34 +14,6 @@ moto_server = pytest.importorskip("moto.server")
 s3fs = pytest.importorskip("s3fs")
 
 
-@pytest.fixture(scope="module")
-def s3(tmp_path_factory):
-    """A moto S3 server on a free loopback port, with a bucket; yields storage_options."""
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port)
-    server.start()
-    options = {
-        "key": "testing",
-        "secret": "testing",
-        "client_kwargs": {"endpoint_url": f"http://127.0.0.1:{port}", "region_name": "us-east-1"},
-    }
-    import boto3
-
-    boto3.client(
-        "s3",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        **options["client_kwargs"],
-    ).create_bucket(Bucket="gpm")
-    yield options
-    s3fs.S3FileSystem.clear_instance_cache()
-    server.stop()
-
-
 def test_open_granule_from_s3_equals_local(s3):
     fs = s3fs.S3FileSystem(**s3)
     local = GRANULES["1C-SSMIS-F17"]

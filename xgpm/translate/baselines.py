@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from xgpm import sensors
 from xgpm.errors import InvalidArgumentError
 
 __all__ = [
@@ -44,22 +45,8 @@ __all__ = [
     "water_vapour_channels",
 ]
 
-#: GMI's 13 channel labels, in 1C order.
-GMI_CHANNELS: tuple[str, ...] = (
-    "10V",
-    "10H",
-    "19V",
-    "19H",
-    "23V",
-    "37V",
-    "37H",
-    "89V",
-    "89H",
-    "165V",
-    "165H",
-    "183V3",
-    "183V7",
-)
+#: GMI's 13 channel labels, in 1C order (from the sensor registry).
+GMI_CHANNELS: tuple[str, ...] = sensors.get("GMI").labels
 _TOLERANCE = 0.15
 #: Surface classes of the strata (as matchups.add_labels: 0 ocean, 1 land, 2 coast) + pooled.
 N_SURFACES = 3

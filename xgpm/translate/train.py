@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from xgpm.errors import InvalidArgumentError
+from xgpm.translate import baselines
 
 __all__ = [
     "DEFAULT_REGIONS",
@@ -50,21 +51,7 @@ __all__ = [
 ]
 
 #: GMI channels of the pseudo-GMI output, in the order of the generator's output.
-GMI_CHANNELS: tuple[str, ...] = (
-    "10V",
-    "10H",
-    "19V",
-    "19H",
-    "23V",
-    "37V",
-    "37H",
-    "89V",
-    "89H",
-    "165V",
-    "165H",
-    "183V3",
-    "183V7",
-)
+GMI_CHANNELS: tuple[str, ...] = baselines.GMI_CHANNELS
 #: Source family -> (registry sensors simulated for training, channels the model reads).
 SOURCE_CHANNELS: dict[str, tuple[str, ...]] = {
     "ssmis": (
