@@ -374,6 +374,13 @@ def _starts(chunks: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(int(s) for s in np.cumsum((0, *chunks[:-1])))
 
 
+def _absorb(chunks: tuple[int, ...], width: int) -> tuple[int, ...]:
+    """Chunks of an axis padded by ``width`` on both sides, the pads inside the end chunks."""
+    if len(chunks) == 1:
+        return (chunks[0] + 2 * width,)
+    return (chunks[0] + width, *chunks[1:-1], chunks[-1] + width)
+
+
 def _dask_torch(data: Any, plan: _Plan) -> Any:
     """Lazy ``(rows, cols, n_out)`` outputs of a dask ``(rows, cols, C)`` array."""
     import dask.array as da
@@ -381,7 +388,12 @@ def _dask_torch(data: Any, plan: _Plan) -> Any:
     data = data.rechunk({2: -1})
     edge = _edge_widths(plan, data.shape)
     shape = data.shape[:2]
+    blocks = data.chunks[:2]
     data = _pad_edges(data, edge)
+    # the mirrored strips join the first and last blocks (da.pad makes them blocks of their own)
+    data = data.rechunk(
+        tuple(_absorb(c, w) for c, w in zip(blocks, edge, strict=True)) + (data.shape[2],)
+    )
     margin = plan.margin
     chunks = tuple(_merge_small(c, margin) for c in data.chunks[:2])
     if chunks != data.chunks[:2]:
