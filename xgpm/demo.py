@@ -299,8 +299,9 @@ def _retrieval_table(rain: Any, coloc: Any) -> pd.DataFrame:
         if key in result:
             units = result[key].attrs.get("units", "")
             suffix = f" ({units})" if units and units not in ("1", "-") else ""
-            rows[label + suffix] = float(result[key])
-    return pd.DataFrame({"DRAIN on GMI vs DPR": rows}).round(3)
+            value = float(result[key])
+            rows[label + suffix] = f"{value:.0f}" if key == "n_valid" else f"{value:.3f}"
+    return pd.DataFrame({"DRAIN on GMI vs DPR": rows})
 
 
 def _learned_table(learned: Any, scores: Any) -> pd.DataFrame:
