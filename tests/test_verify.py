@@ -323,7 +323,7 @@ def test_fss_matches_scores_fss_2d(size):
     np.testing.assert_allclose(float(ours_pooled.squeeze()), float(theirs_pooled), rtol=1e-12)
 
 
-def test_fss_matches_pysteps_if_available(fields):
+def test_fss_matches_pysteps(fields):
     verification = pytest.importorskip("pysteps.verification.spatialscores")
     forecast, reference = (a.fillna(0.0) for a in fields)
     for size in (1, 3, 5):
