@@ -170,9 +170,17 @@ def test_training_steps_reduce_the_cycle_loss():
         augment=False,
         progress=False,
         max_minutes=1.0,
+        inverse_kind="unet",
+        source_noise=False,
     )
     untrained = train_cyclegan(
-        source, target, source_channels=SSMIS, generator_kwargs=TINY, steps=0, progress=False
+        source,
+        target,
+        source_channels=SSMIS,
+        generator_kwargs=TINY,
+        steps=0,
+        progress=False,
+        inverse_kind="unet",
     )
     before = cyclegan.cycle_consistency(untrained.generator, untrained.inverse, source, target)
     after = cyclegan.cycle_consistency(result.generator, result.inverse, source, target)
@@ -470,3 +478,126 @@ def test_paired_fields_put_gmi_drain_and_dpr_on_the_dense_source_swath():
     # cheap world: GMI and SSMIS see the same TB (280 - 4 rain) up to noise and footprints
     both = seen_by_gmi & np.isfinite(f.source).all(0)
     assert abs(np.nanmean(f.gmi[5][both]) - np.nanmean(f.source[3][both])) < 3.0
+
+
+# -- the physics-structured inverse (footprint blur) ---------------------------------------
+
+
+def _inverse(extra_sigma: float = 1e-3) -> cyclegan.FootprintInverse:
+    mapping = nearest_channel_map("GMI", GMI_CHANNELS, "SSMIS-F17", SSMIS)
+    sigma = cyclegan.footprint_blur_sigmas("SSMIS-F17", SSMIS, "GMI", GMI_CHANNELS)
+    inverse = cyclegan.FootprintInverse(13, 11, mapping, sigma, extra_sigma=extra_sigma)
+    inverse.set_normalisation([240.0] * 13, [25.0] * 13)
+    return inverse.eval()
+
+
+def test_footprint_blur_follows_the_registry_footprints():
+    sigma = np.array(cyclegan.footprint_blur_sigmas("SSMIS-F17", SSMIS, "GMI", GMI_CHANNELS))
+    # wider SSMIS footprints at lower frequency: more blur; none GMI -> GMI
+    assert sigma[SSMIS.index("19V")].min() > sigma[SSMIS.index("37V")].max() * 0.9
+    assert (sigma[SSMIS.index("37V")] > sigma[SSMIS.index("91V")]).all()
+    same = cyclegan.footprint_blur_sigmas("GMI", GMI_CHANNELS, "GMI", GMI_CHANNELS)
+    assert np.array(same).max() == 0.0
+    # pixel units: the same blur in km is fewer pixels along track (13.2 km between scans)
+    assert (sigma[:, 0] > sigma[:, 1]).all()
+
+
+def test_footprint_inverse_blurs_an_impulse_to_the_footprint_width():
+    inverse = _inverse().double()  # float64: float32 rounding at 250 K swamps the far tails
+    field = torch.full((1, 13, 65, 33), 250.0, dtype=torch.float64)
+    field[:, :, 32, 16] = 300.0  # one hot pixel
+    with torch.no_grad():
+        out = inverse((field - 240.0) / 25.0)[0]
+    sigma = inverse.sigma().detach().numpy()
+    for o in (SSMIS.index("37V"), SSMIS.index("91V")):
+        excess = out[o].numpy() - 250.0
+        assert excess.sum() == pytest.approx(50.0, rel=1e-3)  # energy kept
+        rows = np.arange(65) - 32
+        spread = np.sqrt((excess.sum(1) * rows**2).sum() / excess.sum())
+        assert spread == pytest.approx(sigma[o, 0], rel=0.05)
+        assert excess.max() < 50.0 * 0.5  # it cannot sharpen: the peak is spread out
+    # a uniform field stays uniform (no edge artefacts from the padding)
+    with torch.no_grad():
+        flat = inverse(torch.full((1, 13, 40, 20), 0.4, dtype=torch.float64))
+    np.testing.assert_allclose(flat.numpy(), 250.0, atol=1e-3)
+
+
+def test_footprint_inverse_outputs_stay_in_the_physical_range():
+    inverse = _inverse()
+    torch.nn.init.normal_(inverse.spectral[-1].weight, std=5.0)
+    with torch.no_grad():
+        out = inverse(torch.randn(2, 13, 24, 16) * 50.0)
+    lo, hi = cyclegan.DEFAULT_TB_RANGE
+    assert torch.isfinite(out).all() and out.min() >= lo and out.max() <= hi
+
+
+def test_sharpening_stage_learns_to_undo_the_footprints_from_gmi_scenes_alone():
+    # "GMI" scenes: sharp cells on a 240 K background; the "SSMIS" tiles are other such scenes
+    # seen through the registry footprints. Training reads GMI scenes only (the source sets the
+    # normalisation), yet G must then sharpen held-out SSMIS views towards their GMI scenes.
+    rng = np.random.default_rng(0)
+    rows, cols = np.mgrid[0:32, 0:16]
+
+    def sharp(n: int) -> np.ndarray:
+        out = np.full((n, 13, 32, 16), 240.0, np.float32)
+        for k in range(n):
+            for _ in range(4):
+                r, c, amp = rng.uniform(0, 32), rng.uniform(0, 16), rng.uniform(-40, 20)
+                out[k] += amp * np.exp(-((rows - r) ** 2 + (cols - c) ** 2) / 2.0)
+        return out
+
+    physics = _inverse(extra_sigma=0.3)
+
+    def seen_by_ssmis(gmi: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return physics((torch.from_numpy(gmi) - 240.0) / 25.0).numpy()
+
+    target, source = sharp(48), seen_by_ssmis(sharp(48))
+    kwargs = dict(source_channels=SSMIS, generator_kwargs=TINY, seed=0)
+    start = train_cyclegan(source, target, steps=0, progress=False, **kwargs)
+    with torch.no_grad():
+        start.inverse.extra.fill_(float(np.log(np.expm1(0.3))))
+    untrained = copy.deepcopy(start)
+    trained = cyclegan.train_sharpening(
+        source,
+        target,
+        init=start,
+        steps=150,
+        batch_size=8,
+        learning_rate=5e-3,
+        source_noise=False,
+        progress=False,
+        **kwargs,
+    )
+    assert len(trained.history) == 150
+    assert not trained.generator.training
+    assert not any(p.requires_grad for p in trained.inverse.parameters())  # the physics stays
+    held_gmi = sharp(16)
+    held_source = seen_by_ssmis(held_gmi)
+    index = [GMI_CHANNELS.index(c) for c in ("37V", "89V")]
+    errors = []
+    for result in (untrained, trained):
+        g = result.generator
+        with torch.no_grad():
+            x = (torch.from_numpy(held_source) - g.input_mean[:, None, None]) / g.input_std[
+                :, None, None
+            ]
+            errors.append(np.abs(g(x).numpy()[:, index] - held_gmi[:, index]).mean())
+    assert errors[1] < 0.8 * errors[0]
+
+
+def test_sharpening_needs_the_footprint_inverse():
+    tiles = _tiles(4, 13, 240.0, 0)
+    unet = train_cyclegan(
+        _tiles(4, 11, 240.0, 1),
+        tiles,
+        source_channels=SSMIS,
+        generator_kwargs=TINY,
+        steps=0,
+        progress=False,
+        inverse_kind="unet",
+    )
+    with pytest.raises(InvalidArgumentError, match="FootprintInverse"):
+        cyclegan.train_sharpening(tiles[:, :11], tiles, source_channels=SSMIS, init=unet, steps=1)
+    with pytest.raises(InvalidArgumentError, match="inverse_kind"):
+        train_cyclegan(tiles[:, :11], tiles, source_channels=SSMIS, inverse_kind="free")

@@ -64,11 +64,13 @@ __all__ = [
     "DEFAULT_LOSS_WEIGHTS",
     "DEFAULT_TB_RANGE",
     "CycleGANResult",
+    "FootprintInverse",
     "PatchDiscriminator",
     "TBGenerator",
     "channel_similarity",
     "cycle_consistency",
     "fine_tune",
+    "footprint_blur_sigmas",
     "load_checkpoint",
     "nearest_channel_map",
     "paired_training_fields",
@@ -77,6 +79,7 @@ __all__ = [
     "save_generator",
     "set_threads",
     "train_cyclegan",
+    "train_sharpening",
 ]
 
 #: Physical range (K) of every generated brightness temperature.
@@ -350,6 +353,186 @@ class TBGenerator(nn.Module):
         return lo + (hi - lo) * torch.sigmoid(logit + self.correction(x))
 
 
+def footprint_blur_sigmas(
+    source_sensor: str,
+    source_channels: Sequence[str],
+    target_sensor: str,
+    target_channels: Sequence[str],
+    spacing_km: Sequence[float] | None = None,
+) -> list[list[float]]:
+    """Gaussian blur (pixels) taking each source channel's nearest target channel to its footprint.
+
+    Both footprints are Gaussian with the registry's 3 dB sizes (``footprint_km``: along-track
+    (downrange) and cross-track); Gaussians compose, so the extra blur has variance
+    ``(FWHM_source**2 - FWHM_target**2) / (8 ln 2)`` on each axis (0 where the source footprint
+    is the smaller one). Returned in pixels of an image at ``spacing_km``, GMI's sampling by
+    default, as ``[sigma_rows, sigma_cols]`` per source channel with rows = cross_track (pixels
+    along the scan) and cols = along_track (scans), the layout of the training tiles.
+
+    Examples
+    --------
+    >>> s = footprint_blur_sigmas("SSMIS-F17", ["37V", "91V"], "GMI", ["37V", "89V"])
+    >>> [[round(v, 2) for v in pair] for pair in s]
+    [[2.48, 1.23], [1.02, 0.38]]
+    """
+    from xgpm import sensors
+
+    from .grid import GMI_SPACING_KM
+
+    def footprints(sensor: str, labels: Sequence[str]) -> list[tuple[float, float]]:
+        spec = sensors.get(sensor)
+        found = {c.label: c for mode in spec.scan_modes.values() for c in mode.channels}
+        return [tuple(found[lab].footprint_km) for lab in labels]
+
+    _channel_table(source_sensor, source_channels)  # clear error for unknown channels
+    _channel_table(target_sensor, target_channels)
+    spacing_cross, spacing_along = (float(v) for v in (spacing_km or GMI_SPACING_KM))
+    mapping = nearest_channel_map(target_sensor, target_channels, source_sensor, source_channels)
+    source_fp = footprints(source_sensor, source_channels)
+    target_fp = footprints(target_sensor, target_channels)
+    fwhm_to_sigma = 1.0 / math.sqrt(8.0 * math.log(2.0))
+    out = []
+    for (src_along, src_cross), index in zip(source_fp, mapping, strict=True):
+        tgt_along, tgt_cross = target_fp[index]
+        cross = math.sqrt(max(src_cross**2 - tgt_cross**2, 0.0)) * fwhm_to_sigma
+        along = math.sqrt(max(src_along**2 - tgt_along**2, 0.0)) * fwhm_to_sigma
+        out.append([cross / spacing_cross, along / spacing_along])
+    return out
+
+
+class FootprintInverse(nn.Module):
+    """The physics-structured inverse ``F``: GMI -> source, as "other channels, wider footprints".
+
+    Each source channel is a pointwise (spectral) function of the GMI channels at full
+    resolution, seen through a Gaussian blur at least as wide as the difference of the two
+    instruments' footprints (:func:`footprint_blur_sigmas`)::
+
+        h_o = lo + (hi - lo) * sigmoid(logit((y[nearest(o)] - lo) / (hi - lo)) + mlp(y)_o)
+        F(y)_o = Gaussian(sigma_o) * h_o,   sigma_o**2 = sigma_footprint_o**2 + softplus(q_o)**2
+
+    The mlp is made of 1 x 1 convolutions: ``F`` cannot sharpen, it can only learn the spectral
+    mapping and how much *more* blur than the footprints the source shows (``q``: the
+    densifying interpolation adds some). Cycle-consistency ``G(F(y)) ~ y`` on real GMI scenes
+    then asks ``G`` to undo exactly the footprint difference: it turns the unpaired CycleGAN
+    into a deconvolution problem with a known (physical) degradation, which an unconstrained
+    ``F`` leaves ambiguous (an unconstrained ``F`` can sharpen and ``G`` blur instead).
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+        GMI channels read, source channels produced.
+    identity_map : sequence of int
+        For each source channel, the GMI channel it starts from.
+    blur_sigma : sequence of (float, float)
+        Per source channel, the footprint blur ``[sigma_rows, sigma_cols]`` in pixels.
+    hidden : int
+        Width of the pointwise mlp.
+    extra_sigma : float
+        Initial extra blur (pixels, both axes) over the footprint difference.
+    tb_range : (float, float)
+        Physical range (K) of the outputs.
+    """
+
+    def __init__(
+        self,
+        in_channels: int = 13,
+        out_channels: int = 11,
+        identity_map: Sequence[int] | None = None,
+        blur_sigma: Sequence[Sequence[float]] | None = None,
+        hidden: int = 32,
+        extra_sigma: float = 0.5,
+        tb_range: Sequence[float] = DEFAULT_TB_RANGE,
+    ):
+        super().__init__()
+        mapping = list(identity_map) if identity_map is not None else None
+        if mapping is None:
+            mapping = [i % in_channels for i in range(out_channels)]
+        sigma = [[0.0, 0.0]] * out_channels if blur_sigma is None else blur_sigma
+        sigma = [[float(v) for v in pair] for pair in sigma]
+        if len(mapping) != out_channels or not all(0 <= int(i) < in_channels for i in mapping):
+            raise InvalidArgumentError(
+                f"FootprintInverse: identity_map needs {out_channels} indices in "
+                f"[0, {in_channels}), got {mapping}"
+            )
+        if len(sigma) != out_channels or any(len(p) != 2 or min(p) < 0 for p in sigma):
+            raise InvalidArgumentError(
+                f"FootprintInverse: blur_sigma needs {out_channels} pairs of sigmas >= 0"
+            )
+        lo, hi = (float(v) for v in tb_range)
+        self.config: dict[str, Any] = {
+            "in_channels": int(in_channels),
+            "out_channels": int(out_channels),
+            "identity_map": [int(i) for i in mapping],
+            "blur_sigma": sigma,
+            "hidden": int(hidden),
+            "extra_sigma": float(extra_sigma),
+            "tb_range": [lo, hi],
+        }
+        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        self.tb_range = (lo, hi)
+        self.register_buffer("identity_map", torch.as_tensor(mapping, dtype=torch.long))
+        self.register_buffer("input_mean", torch.zeros(in_channels))
+        self.register_buffer("input_std", torch.ones(in_channels))
+        self.register_buffer("footprint_sigma", torch.as_tensor(sigma, dtype=torch.float32))
+        # softplus(q) = extra_sigma
+        start = math.log(math.expm1(max(float(extra_sigma), 1e-3)))
+        self.extra = nn.Parameter(torch.full((out_channels, 2), start))
+        self.spectral = nn.Sequential(
+            nn.Conv2d(in_channels, hidden, 1),
+            nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(hidden, hidden, 1),
+            nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(hidden, out_channels, 1),
+        )
+        nn.init.zeros_(self.spectral[-1].weight)  # start as the nearest channel, blurred
+        nn.init.zeros_(self.spectral[-1].bias)
+        biggest = float(torch.as_tensor(sigma).max()) if sigma else 0.0
+        self.radius = int(math.ceil(3.0 * math.sqrt(biggest**2 + 4.0)))
+
+    receptive_margin = property(lambda self: self.radius)
+    divisibility = property(lambda self: 1)
+    set_normalisation = TBGenerator.set_normalisation
+
+    def sigma(self) -> torch.Tensor:
+        """Current blur ``(out_channels, 2)`` in pixels (rows, cols)."""
+        return torch.sqrt(self.footprint_sigma**2 + F.softplus(self.extra) ** 2)
+
+    def _blur(self, images: torch.Tensor) -> torch.Tensor:
+        radius = self.radius
+        offsets = torch.arange(-radius, radius + 1, dtype=images.dtype, device=images.device)
+        sigma = self.sigma().to(images.dtype)
+        n = images.shape[1]
+        out = images
+        for axis in (0, 1):  # rows, then cols (separable)
+            weights = torch.exp(-0.5 * (offsets[None] / sigma[:, axis, None]) ** 2)
+            weights = weights / weights.sum(dim=1, keepdim=True)
+            size = out.shape[-2 + axis]
+            pad = min(radius, size - 1)
+            kernel = weights[:, radius - pad : radius + pad + 1]
+            if axis == 0:
+                out = F.pad(out, (0, 0, pad, pad), mode="reflect")
+                out = F.conv2d(out, kernel[:, None, :, None], groups=n)
+            else:
+                out = F.pad(out, (pad, pad, 0, 0), mode="reflect")
+                out = F.conv2d(out, kernel[:, None, None, :], groups=n)
+        return out
+
+    def _nearest(self, x: torch.Tensor) -> torch.Tensor:
+        kelvin = x * self.input_std[:, None, None] + self.input_mean[:, None, None]
+        return kelvin[:, self.identity_map]
+
+    def base(self, x: torch.Tensor) -> torch.Tensor:
+        """The nearest GMI channels (K) blurred to the source footprints."""
+        return self._blur(self._nearest(x))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Source brightness temperatures (K), ``(B, out_channels, H, W)``, inside ``tb_range``."""
+        lo, hi = self.tb_range
+        fraction = ((self._nearest(x) - lo) / (hi - lo)).clamp(1e-4, 1.0 - 1e-4)
+        logit = torch.log(fraction) - torch.log1p(-fraction)
+        return self._blur(lo + (hi - lo) * torch.sigmoid(logit + self.spectral(x)))
+
+
 class PatchDiscriminator(nn.Module):
     """PatchGAN discriminator with spectral normalisation (one score per ~22-pixel patch).
 
@@ -488,7 +671,7 @@ class CycleGANResult:
     """
 
     generator: TBGenerator
-    inverse: TBGenerator
+    inverse: TBGenerator | FootprintInverse
     discriminators: dict[str, PatchDiscriminator]
     source_channels: tuple[str, ...]
     target_channels: tuple[str, ...]
@@ -531,7 +714,8 @@ def load_checkpoint(path: str | Path) -> CycleGANResult:
     state = torch.load(path, map_location="cpu", weights_only=False)
     generator = TBGenerator(**state["generator_config"])
     generator.load_state_dict(state["generator"])
-    inverse = TBGenerator(**state["inverse_config"])
+    kind = FootprintInverse if "blur_sigma" in state["inverse_config"] else TBGenerator
+    inverse = kind(**state["inverse_config"])
     inverse.load_state_dict(state["inverse"])
     discriminators = {}
     for key, weights in state["discriminators"].items():
@@ -550,6 +734,15 @@ def load_checkpoint(path: str | Path) -> CycleGANResult:
         method=state["method"],
         drain_version=state["drain_version"],
     )
+
+
+def _nedt(sensor: str, labels: Sequence[str]) -> list[float]:
+    """Registry NEDT (K) of each channel (0 where the registry has none)."""
+    from xgpm import sensors
+
+    spec = sensors.get(sensor)
+    found = {c.label: c for mode in spec.scan_modes.values() for c in mode.channels}
+    return [float(getattr(found[lab], "nedt", 0.0) or 0.0) for lab in labels]
 
 
 def _stats(tiles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -620,6 +813,8 @@ def train_cyclegan(
     drain: str | nn.Module = "drain",
     init: CycleGANResult | TBGenerator | None = None,
     generator_kwargs: Mapping[str, Any] | None = None,
+    inverse_kind: str = "footprint",
+    source_noise: bool = True,
     steps: int = 1000,
     max_minutes: float | None = None,
     batch_size: int = 8,
@@ -664,6 +859,13 @@ def train_cyclegan(
         copied first.
     generator_kwargs : mapping, optional
         :class:`TBGenerator` arguments (base_channels, depth ...).
+    inverse_kind : {"footprint", "unet"}
+        The inverse ``F``: :class:`FootprintInverse` (the default: spectral mapping then the
+        footprint blur the registry implies, so the cycle ``G(F(y)) ~ y`` teaches ``G`` to
+        sharpen) or a free :class:`TBGenerator` like ``G`` (the original CycleGAN).
+    source_noise : bool
+        Add the source channels' NEDT (registry) as Gaussian noise to ``F(y)`` before ``G``
+        reads it, so that ``G`` learns to sharpen noisy fields as real ones are.
     steps : int
         Training steps (one generator and one discriminator update each).
     max_minutes : float, optional
@@ -702,6 +904,10 @@ def train_cyclegan(
         )
     if max_minutes is not None and not max_minutes > 0:
         raise InvalidArgumentError(f"max_minutes must be > 0, got {max_minutes}")
+    if inverse_kind not in ("footprint", "unet"):
+        raise InvalidArgumentError(
+            f"inverse_kind must be 'footprint' or 'unet', got {inverse_kind!r}"
+        )
     if int(rain_every) < 1:
         raise InvalidArgumentError(f"rain_every must be >= 1, got {rain_every}")
     rain_every = int(rain_every)
@@ -744,7 +950,13 @@ def train_cyclegan(
                 len(source_channels), len(target_channels), forward_map, **kwargs
             )
             generator.set_normalisation(s_mean, s_std)
-        inverse = TBGenerator(len(target_channels), len(source_channels), inverse_map, **kwargs)
+        if inverse_kind == "footprint":
+            sigma = footprint_blur_sigmas(source_sensor, source_channels, "GMI", target_channels)
+            inverse = FootprintInverse(
+                len(target_channels), len(source_channels), inverse_map, sigma
+            )
+        else:
+            inverse = TBGenerator(len(target_channels), len(source_channels), inverse_map, **kwargs)
         inverse.set_normalisation(t_mean, t_std)
         discriminators = {
             "gmi": PatchDiscriminator(len(target_channels)),
@@ -765,6 +977,11 @@ def train_cyclegan(
     )
     w_inverse = torch.as_tensor(
         channel_similarity("GMI", target_channels, source_sensor, source_channels), device=device
+    )
+    nedt = torch.as_tensor(
+        _nedt(source_sensor, source_channels) if source_noise else [0.0] * len(source_channels),
+        dtype=torch.float32,
+        device=device,
     )
     rain_network = None
     pairs: list[tuple[torch.Tensor, torch.Tensor]] = []
@@ -809,6 +1026,8 @@ def train_cyclegan(
             fake_y = standardised(fake_y_k, t_mean_t, t_std_t)
             rec_x = standardised(inverse(fake_y), s_mean_t, s_std_t)
             fake_x_k = inverse(y)
+            if source_noise:
+                fake_x_k = fake_x_k + nedt[:, None, None] * torch.randn_like(fake_x_k)
             fake_x = standardised(fake_x_k, s_mean_t, s_std_t)
             rec_y = standardised(generator(fake_x), t_mean_t, t_std_t)
             score_y = discriminators["gmi"](fake_y)
@@ -888,7 +1107,10 @@ def train_cyclegan(
 
 
 def cycle_consistency(
-    generator: TBGenerator, inverse: TBGenerator, source: np.ndarray, target: np.ndarray
+    generator: TBGenerator,
+    inverse: TBGenerator | FootprintInverse,
+    source: np.ndarray,
+    target: np.ndarray,
 ) -> float:
     """Mean cycle L1 (standardised units) of ``F(G(x))`` vs ``x`` and ``G(F(y))`` vs ``y``.
 
@@ -909,6 +1131,159 @@ def cycle_consistency(
         rec_x = standardise(inverse(standardise(generator(x), inverse)), generator)
         rec_y = standardise(generator(standardise(inverse(y), generator)), inverse)
         return float(F.l1_loss(rec_x, x) + F.l1_loss(rec_y, y))
+
+
+def train_sharpening(
+    source: np.ndarray,
+    target: np.ndarray,
+    *,
+    source_channels: Sequence[str],
+    target_channels: Sequence[str] | None = None,
+    source_sensor: str = "SSMIS-F17",
+    generator_kwargs: Mapping[str, Any] | None = None,
+    init: CycleGANResult | None = None,
+    steps: int = 1000,
+    max_minutes: float | None = None,
+    batch_size: int = 8,
+    learning_rate: float = 1e-3,
+    structure_sampling: bool = True,
+    source_noise: bool = True,
+    device: str | torch.device | None = None,
+    seed: int = 0,
+    progress: bool = True,
+    callback: Callable[[dict[str, float]], None] | None = None,
+) -> CycleGANResult:
+    """Stage 1 of CycleGAN_R: the backward cycle ``G(F(y)) ~ y`` alone, ``F`` the physics.
+
+    With the physics-structured inverse (:class:`FootprintInverse` at its initial state: the
+    nearest GMI channel blurred to the source footprints, plus the source's NEDT), the backward
+    cycle on GMI scenes is a deconvolution problem with a known degradation, and needs no
+    discriminator: ``G`` learns to undo the footprint difference from GMI scenes alone (no
+    source scene is paired with them; ``source`` only sets ``G``'s input normalisation). The
+    full CycleGAN_R (:func:`train_cyclegan` with ``init=`` this result) then learns the
+    spectral differences and the source's real look adversarially. Cheaper than a GAN step
+    (one network, no discriminators), so many more steps fit in the same time.
+
+    Parameters
+    ----------
+    source, target : ndarray (N, C, H, W)
+        Source tiles (K; for the normalisation) and GMI tiles (K; the training scenes).
+    source_channels, target_channels, source_sensor, generator_kwargs :
+        As in :func:`train_cyclegan`.
+    init : CycleGANResult, optional
+        Continue training this result's generator (its inverse is used as the degradation).
+    steps, max_minutes, batch_size, learning_rate :
+        Adam with a cosine decay of the learning rate over ``steps`` (or the time budget).
+    structure_sampling : bool
+        Draw GMI tiles with probability growing with their 89 GHz contrast (the tiles with
+        rain and cloud edges, where sharpening matters), a third of them uniformly.
+    source_noise : bool
+        Add the source's NEDT to the degraded fields.
+
+    Returns
+    -------
+    CycleGANResult
+        ``generator`` trained, ``inverse`` the physics, fresh discriminators (for stage 2).
+    """
+    from tqdm.auto import tqdm
+
+    if init is None:
+        init = train_cyclegan(
+            source,
+            target,
+            source_channels=source_channels,
+            target_channels=target_channels,
+            source_sensor=source_sensor,
+            generator_kwargs=generator_kwargs,
+            inverse_kind="footprint",
+            steps=0,
+            progress=False,
+            seed=seed,
+        )
+    if not isinstance(init.inverse, FootprintInverse):
+        raise InvalidArgumentError("train_sharpening needs a result with a FootprintInverse")
+    if max_minutes is not None and not max_minutes > 0:
+        raise InvalidArgumentError(f"max_minutes must be > 0, got {max_minutes}")
+    target = _check_tiles(target, len(init.target_channels), "target")
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    generator, inverse = init.generator.to(device), init.inverse.to(device)
+    generator.train().requires_grad_(True)
+    inverse.eval().requires_grad_(False)
+    t_mean = inverse.input_mean.detach().cpu().numpy()
+    t_std = inverse.input_std.detach().cpu().numpy()
+    y_all = _standardise(target, t_mean, t_std)
+    if structure_sampling and "89V" in init.target_channels:
+        contrast = target[:, list(init.target_channels).index("89V")].std(axis=(1, 2))
+        weights = contrast / max(float(contrast.sum()), 1e-9)
+        weights = (2.0 * weights + 1.0 / len(target)) / 3.0
+    else:
+        weights = np.full(len(target), 1.0 / len(target))
+    nedt = torch.as_tensor(
+        _nedt(source_sensor, init.source_channels)
+        if source_noise
+        else [0.0] * inverse.out_channels,
+        dtype=torch.float32,
+        device=device,
+    )
+    s_mean, s_std = generator.input_mean, generator.input_std
+    t_mean_t = torch.as_tensor(t_mean, device=device)
+    t_std_t = torch.as_tensor(t_std, device=device)
+    optimiser = torch.optim.Adam(generator.parameters(), lr=learning_rate)
+    history: list[dict[str, float]] = []
+    start = time.perf_counter()
+    budget = None if max_minutes is None else 60.0 * max_minutes
+    with tqdm(total=steps, desc="train sharpening", unit="step", disable=not progress) as bar:
+        for step in range(steps):
+            elapsed = time.perf_counter() - start
+            fraction = min(1.0, max(step / max(steps, 1), elapsed / budget if budget else 0.0))
+            for group in optimiser.param_groups:
+                group["lr"] = learning_rate * 0.5 * (1.0 + math.cos(math.pi * fraction))
+            index = torch.as_tensor(rng.choice(len(target), batch_size, p=weights))
+            y = y_all[index].to(device)
+            axes = [a for a in (-2, -1) if rng.random() < 0.5]
+            if axes:
+                y = y.flip(axes)
+            with torch.no_grad():
+                degraded = inverse(y)
+                degraded = degraded + nedt[:, None, None] * torch.randn_like(degraded)
+                x = (degraded - s_mean[:, None, None]) / s_std[:, None, None]
+            restored = (generator(x) - t_mean_t[:, None, None]) / t_std_t[:, None, None]
+            loss = F.l1_loss(restored, y)
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            entry = {
+                "step": step,
+                "generator": float(loss.detach()),
+                "adversarial": 0.0,
+                "cycle": float(loss.detach()),
+                "low_frequency": 0.0,
+                "rain": 0.0,
+                "discriminator": 0.0,
+                "seconds": time.perf_counter() - start,
+            }
+            history.append(entry)
+            if callback is not None:
+                callback(entry)
+            bar.update(1)
+            bar.set_postfix(cycle=f"{entry['cycle']:.3f}")
+            if budget is not None and time.perf_counter() - start > budget:
+                break
+    generator.to("cpu").eval()
+    inverse.to("cpu").eval()
+    return CycleGANResult(
+        generator=generator,
+        inverse=inverse,
+        discriminators=init.discriminators,
+        source_channels=init.source_channels,
+        target_channels=init.target_channels,
+        normalisation=init.normalisation,
+        history=list(init.history) + history,
+        method=init.method,
+        drain_version=init.drain_version,
+    )
 
 
 def fine_tune(
