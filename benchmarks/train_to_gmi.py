@@ -9,7 +9,11 @@ Everything is simulated; training uses 2021 only, the evaluation here uses 2022 
 2. paired 2021 scenes (SSMIS-F17 + a virtual GMI and DPR on its orbit,
    :func:`xgpm.translate.scenes.cached_paired_scenes`) for Red-GAN's rain term (DRAIN on the
    paired GMI) and for the semi-supervised fine-tuning (DPR rain);
-3. CycleGAN_R for ``--minutes-cyclegan``, then Red-GAN started from it for ``--minutes-redgan``;
+3. CycleGAN_R with the physics-structured inverse (``F`` = nearest GMI channel seen through the
+   registry footprints, :class:`xgpm.translate.cyclegan.FootprintInverse`): stage 1, the backward
+   cycle alone on GMI tiles (:func:`~xgpm.translate.cyclegan.train_sharpening`,
+   ``--minutes-sharpen``), stage 2 the full CycleGAN_R losses (adversarial, both cycles,
+   low-frequency; ``--minutes-cyclegan``); then Red-GAN started from it for ``--minutes-redgan``;
 4. fine-tuning of Red-GAN on 0, a few, more ... paired overpasses with DPR rain (the learning
    curve), each for ``--minutes-finetune``;
 5. evaluation on paired 2022 scenes: DRAIN(pseudo-GMI) against the DPR rain, next to DRAIN on
@@ -60,6 +64,21 @@ def _done_scenes(caches: list[Path], windows: list[Any], source: str) -> list[An
     return scenes
 
 
+#: Pixels (across, along the densified source swath: 5.1 and 13.2 km) from any invalid pixel
+#: within which nothing is scored: 80 km, as ``xgpm.translate.evaluate.EDGE_KM``. DRAIN reads
+#: mean-filled inputs beyond the region's edge of a simulated scene, and sees rain there.
+EDGE_PIXELS = (16, 6)
+
+
+def _scored(field: Any) -> np.ndarray:
+    """Pixels scored in a paired field: seen by the DPR, 80 km inside both swaths."""
+    from scipy.ndimage import binary_erosion
+
+    valid = np.isfinite(field.source).all(0) & np.isfinite(field.gmi).all(0)
+    window = np.ones((2 * EDGE_PIXELS[0] + 1, 2 * EDGE_PIXELS[1] + 1), bool)
+    return binary_erosion(valid, window, border_value=0) & np.isfinite(field.dpr)
+
+
 def evaluate(generator: Any, fields: list[Any], drain: str = "drain") -> dict[str, float]:
     """DRAIN(G(source)) vs DPR, and the TB error against the paired GMI, over paired fields."""
     import torch
@@ -81,12 +100,11 @@ def evaluate(generator: Any, fields: list[Any], drain: str = "drain") -> dict[st
             pseudo = generator(x)[0]
             pseudo = torch.where(torch.from_numpy(valid)[None], pseudo, fill[:, None, None])
             r = network(pseudo[None])[0].numpy()
-            seen = valid & np.isfinite(f.dpr)
+            seen = _scored(f)
             rain.append(r[seen])
             truth.append(f.dpr[seen])
-            both = valid & np.isfinite(f.gmi).all(0)
-            tb_error += np.abs(pseudo.numpy()[:, both] - f.gmi[:, both]).sum(1)
-            tb_count += int(both.sum())
+            tb_error += np.abs(pseudo.numpy()[:, seen] - f.gmi[:, seen]).sum(1)
+            tb_count += int(seen.sum())
     return {**_scores(np.concatenate(rain), np.concatenate(truth)), **_tb(tb_error / tb_count)}
 
 
@@ -102,7 +120,9 @@ def _scores(predicted: np.ndarray, truth: np.ndarray, threshold: float = 1.0) ->
     hits = float(((predicted >= threshold) & (truth >= threshold)).sum())
     misses = float(((predicted < threshold) & (truth >= threshold)).sum())
     false = float(((predicted >= threshold) & (truth < threshold)).sum())
+    clear = truth < 0.1
     return {
+        "clear_sky_false_alarms": float(((predicted > 0.1) & clear).sum() / max(clear.sum(), 1)),
         "mse": float(np.mean((predicted - truth) ** 2)),
         "mae": float(np.mean(np.abs(predicted - truth))),
         "bias_pct": float(100 * (predicted.mean() - truth.mean()) / max(truth.mean(), 1e-9)),
@@ -114,12 +134,8 @@ def _scores(predicted: np.ndarray, truth: np.ndarray, threshold: float = 1.0) ->
 
 def ceiling(fields: list[Any]) -> dict[str, float]:
     """DRAIN on the paired GMI (the skill pseudo-GMI can at best reach)."""
-    rain = np.concatenate(
-        [f.drain_gmi[np.isfinite(f.dpr) & np.isfinite(f.source).all(0)] for f in fields]
-    )
-    truth = np.concatenate(
-        [f.dpr[np.isfinite(f.dpr) & np.isfinite(f.source).all(0)] for f in fields]
-    )
+    rain = np.concatenate([f.drain_gmi[_scored(f)] for f in fields])
+    truth = np.concatenate([f.dpr[_scored(f)] for f in fields])
     ok = np.isfinite(rain)
     return _scores(rain[ok], truth[ok])
 
@@ -145,7 +161,16 @@ def main() -> None:
     parser.add_argument("--train-dates", default="2021-01-15,2021-04-15,2021-07-15,2021-10-15")
     parser.add_argument("--paired-dates", default="2021-01-12,2021-07-12")
     parser.add_argument("--eval-dates", default="2022-02-15,2022-08-15")
-    parser.add_argument("--minutes-cyclegan", type=float, default=12.0)
+    parser.add_argument("--minutes-sharpen", type=float, default=20.0, help="stage 1")
+    parser.add_argument("--minutes-cyclegan", type=float, default=12.0, help="stage 2")
+    parser.add_argument("--sharpened", default=None, help="stage-1 checkpoint to start from")
+    parser.add_argument("--generator-base", type=int, default=32)
+    parser.add_argument("--generator-depth", type=int, default=2)
+    parser.add_argument(
+        "--gmi-from-paired",
+        action="store_true",
+        help="add the GMI swaths of the paired 2021 scenes to the (unpaired) GMI tiles",
+    )
     parser.add_argument("--minutes-redgan", type=float, default=10.0)
     parser.add_argument("--minutes-finetune", type=float, default=2.5)
     parser.add_argument("--curve", default="0,3,8,16", help="paired overpasses for fine-tuning")
@@ -156,6 +181,8 @@ def main() -> None:
     parser.add_argument("--rain-every", type=int, default=2)
     parser.add_argument("--rain-weight", type=float, default=5.0)
     parser.add_argument("--learning-rate-redgan", type=float, default=2e-4)
+    parser.add_argument("--learning-rate-sharpen", type=float, default=1e-3)
+    parser.add_argument("--learning-rate-cyclegan", type=float, default=2e-4)
     parser.add_argument("--resume", default=None, help="results folder of an earlier run")
     parser.add_argument("--results", default="/tmp/gan/results")
     parser.add_argument("--save", action="store_true", help="write weights, cards and figures")
@@ -182,8 +209,15 @@ def main() -> None:
     )
     files += sorted(Path(args.cache).glob("*.npz"))  # and any other cached 2021 overpass
     arrays = train.load_overpasses(sorted(set(files)))
+    gmi_swaths = list(arrays["gmi"])
+    paired_windows = _windows(args.paired_dates.split(","), 1.0)
+    paired_scenes = _done_scenes([Path(p) for p in args.pairs_cache], paired_windows, "ssmis-f17")
+    if args.gmi_from_paired:  # GMI scenes only: nothing ties them to an SSMIS tile
+        gmi_swaths += [
+            train.swath_array(s.gmi, train.GMI_CHANNELS, densify=False) for s in paired_scenes
+        ]
     source_tiles = train.extract_tiles(arrays["ssmis"], (64, 32), max_tiles=args.max_tiles)
-    gmi_tiles = train.extract_tiles(arrays["gmi"], (64, 32), max_tiles=args.max_tiles, seed=1)
+    gmi_tiles = train.extract_tiles(gmi_swaths, (64, 32), max_tiles=args.max_tiles, seed=1)
     print(
         f"unpaired tiles: {len(source_tiles)} SSMIS, {len(gmi_tiles)} GMI "
         f"({len(arrays['ssmis'])} + {len(arrays['gmi'])} overpasses)",
@@ -191,11 +225,7 @@ def main() -> None:
     )
 
     # 2. paired data ------------------------------------------------------------------------
-    paired_windows = _windows(args.paired_dates.split(","), 1.0)
-    pairs = train.paired_fields(
-        _done_scenes([Path(p) for p in args.pairs_cache], paired_windows, "ssmis-f17"),
-        drain=args.drain,
-    )
+    pairs = train.paired_fields(paired_scenes, drain=args.drain)
     drain_version = models.card(args.drain).version
     print(f"paired scenes: {len(pairs)} for training (2021); DRAIN {drain_version}", flush=True)
 
@@ -206,13 +236,44 @@ def main() -> None:
         "steps": 100_000,
     }
     # 3. CycleGAN_R then Red-GAN (or resume both from a checkpoint) ------------------------
+    generator_kwargs = {
+        "base_channels": args.generator_base,
+        "depth": args.generator_depth,
+        "max_channels": 128,
+    }
     if args.resume:
         cyc = cyclegan.load_checkpoint(Path(args.resume) / "cyclegan_r.pt")
         red = cyclegan.load_checkpoint(Path(args.resume) / "redgan.pt")
     else:
-        cyc = cyclegan.train_cyclegan(
-            source_tiles, gmi_tiles, max_minutes=args.minutes_cyclegan, **common
-        )
+        # stage 1, possibly continuing an earlier stage 1 (a new cosine schedule)
+        sharpened = cyclegan.load_checkpoint(args.sharpened) if args.sharpened else None
+        if args.minutes_sharpen > 0:
+            sharpened = cyclegan.train_sharpening(
+                source_tiles,
+                gmi_tiles,
+                source_channels=common["source_channels"],
+                generator_kwargs=generator_kwargs,
+                init=sharpened,
+                steps=100_000,
+                max_minutes=args.minutes_sharpen,
+                batch_size=8,
+                learning_rate=args.learning_rate_sharpen,
+            )
+        if sharpened is None:
+            raise SystemExit("--minutes-sharpen 0 needs --sharpened CHECKPOINT")
+        cyclegan.save_checkpoint(sharpened, results_dir / "sharpened.pt")
+        cyc = sharpened
+        if args.minutes_cyclegan > 0:
+            cyc = cyclegan.train_cyclegan(
+                source_tiles,
+                gmi_tiles,
+                init=copy.deepcopy(sharpened),
+                max_minutes=args.minutes_cyclegan,
+                learning_rate=args.learning_rate_cyclegan,
+                **common,
+            )
+    if not args.resume:
+        red = cyc  # unless trained below
     if args.minutes_redgan > 0:
         red = cyclegan.train_cyclegan(
             source_tiles,
@@ -247,6 +308,10 @@ def main() -> None:
         "cyclegan_r": evaluate(cyc.generator, test, args.drain),
         "redgan": evaluate(red.generator, test, args.drain),
     }
+    if not args.resume and args.minutes_cyclegan > 0:
+        table["cyclegan_r stage 1 (sharpening only)"] = evaluate(
+            sharpened.generator, test, args.drain
+        )
     gmi_scores = ceiling(test)
     print(json.dumps(table, indent=1), flush=True)
 
@@ -328,7 +393,21 @@ def main() -> None:
             "Trained on simulated data only: unpaired SSMIS (F16, F17, F18; densified to GMI "
             f"sampling) and GMI overpasses of 2021 ({len(source_tiles)} + {len(gmi_tiles)} tiles "
             "of 64 x 32 pixels; regions france, tropical-atlantic, tropical-pacific, conus; "
-            f"days {args.train_dates}), xgpm.simulate; not real observations."
+            f"days {args.train_dates}"
+            + (
+                "; plus the GMI swaths of the paired 2021 scenes, as GMI scenes only"
+                if args.gmi_from_paired
+                else ""
+            )
+            + "), xgpm.simulate; not real observations. Physics-structured inverse F (nearest GMI "
+            "channel seen through the registry footprints, SSMIS NEDT added; fixed). Stage 1: "
+            "backward cycle G(F(y)) ~ y alone"
+            + (
+                f" ({args.minutes_sharpen} min)"
+                if not args.sharpened
+                else f" (from {args.sharpened})"
+            )
+            + f"; stage 2: adversarial + both cycles + low-frequency ({args.minutes_cyclegan} min)."
         )
         redgan_note = (
             f" Red-GAN rain term: DRAIN {drain_version} on the paired virtual GMI of "

@@ -414,7 +414,7 @@ def test_cli_trains_on_simulated_granules_and_saves_a_loadable_card(tmp_path):
     argv = ["--method", "cyclegan_r", "--source", "ssmis", "--granules", str(tmp_path / "sim")]
     argv += ["--cache", str(tmp_path / "cache"), "--tile", "16", "16", "--steps", "2"]
     argv += ["--batch-size", "2", "--output-dir", str(tmp_path / "registry")]
-    argv += ["--name", "test-cyclegan-cli"]
+    argv += ["--name", "test-cyclegan-cli", "--sharpen-steps", "3", "--base-channels", "4"]
     assert train.main(argv) == 0
     cached = sorted(p.name for p in (tmp_path / "cache").glob("*.npz"))
     assert [n.split("-1")[0] for n in cached] == ["1C-GMI", "1C-SSMIS-F17"]
@@ -425,12 +425,15 @@ def test_cli_trains_on_simulated_granules_and_saves_a_loadable_card(tmp_path):
         spec = models.card("test-cyclegan-cli")
         assert spec.training_data.startswith("Trained on unpaired SSMIS and GMI scenes read")
         assert spec.raw["training"]["steps"] == 2
-        assert isinstance(models.load("test-cyclegan-cli", "cpu"), TBGenerator)
+        loaded = models.load("test-cyclegan-cli", "cpu")
+        assert isinstance(loaded, TBGenerator) and loaded.config["base_channels"] == 4
     finally:
         models.set_weights_dir(previous)
         models.clear_cache()
     with pytest.raises(InvalidArgumentError, match="source="):
         train.simulate_overpasses(tmp_path, source="amsu")
+    with pytest.raises(InvalidArgumentError, match="drop --init"):
+        train.main(argv + ["--init", "cyclegan_r-ssmis", "--no-save"])
     with pytest.raises(InvalidArgumentError, match="no complete"):
         train.main(argv[:6] + ["--cache", str(tmp_path / "c2"), "--tile", "512", "512"])
 

@@ -815,6 +815,7 @@ def train_cyclegan(
     generator_kwargs: Mapping[str, Any] | None = None,
     inverse_kind: str = "footprint",
     source_noise: bool = True,
+    freeze_inverse: bool | None = None,
     steps: int = 1000,
     max_minutes: float | None = None,
     batch_size: int = 8,
@@ -866,6 +867,10 @@ def train_cyclegan(
     source_noise : bool
         Add the source channels' NEDT (registry) as Gaussian noise to ``F(y)`` before ``G``
         reads it, so that ``G`` learns to sharpen noisy fields as real ones are.
+    freeze_inverse : bool, optional
+        Keep ``F`` fixed (default: fixed when it is a :class:`FootprintInverse`, the physics).
+        ``G`` still learns from both cycles: ``F(G(x)) ~ x`` says that the pseudo-GMI seen
+        through the source footprints must give back the real source scene.
     steps : int
         Training steps (one generator and one discriminator update each).
     max_minutes : float, optional
@@ -989,7 +994,12 @@ def train_cyclegan(
         pairs = _rain_pairs(rain_pairs, len(source_channels), s_mean, s_std)
         rain_network = _Drain(drain, target_channels, device)
 
-    generators_params = list(generator.parameters()) + list(inverse.parameters())
+    if freeze_inverse is None:
+        freeze_inverse = isinstance(inverse, FootprintInverse)
+    inverse.requires_grad_(not freeze_inverse)
+    generators_params = list(generator.parameters())
+    if not freeze_inverse:
+        generators_params += list(inverse.parameters())
     optimiser_g = torch.optim.Adam(generators_params, lr=learning_rate, betas=(0.5, 0.999))
     optimiser_d = torch.optim.Adam(
         [p for d in discriminators.values() for p in d.parameters()],
@@ -1031,10 +1041,10 @@ def train_cyclegan(
             fake_x = standardised(fake_x_k, s_mean_t, s_std_t)
             rec_y = standardised(generator(fake_x), t_mean_t, t_std_t)
             score_y = discriminators["gmi"](fake_y)
-            score_x = discriminators["source"](fake_x)
-            adversarial = F.mse_loss(score_y, torch.ones_like(score_y)) + F.mse_loss(
-                score_x, torch.ones_like(score_x)
-            )
+            adversarial = F.mse_loss(score_y, torch.ones_like(score_y))
+            if not freeze_inverse:  # a fixed F has nothing to learn from its discriminator
+                score_x = discriminators["source"](fake_x)
+                adversarial = adversarial + F.mse_loss(score_x, torch.ones_like(score_x))
             cycle = F.l1_loss(rec_x, x) + F.l1_loss(rec_y, y)
             low = _low_frequency_loss(fake_y_k, generator, x, w_forward, t_std_t)
             low = low + _low_frequency_loss(fake_x_k, inverse, y, w_inverse, s_std_t)
@@ -1059,7 +1069,8 @@ def train_cyclegan(
             # -- discriminators --------------------------------------------------------
             loss_d = torch.zeros((), device=device)
             if weights["adversarial"] > 0:
-                for key, real, fake in (("gmi", y, fake_y), ("source", x, fake_x)):
+                judged = [("gmi", y, fake_y)] + ([] if freeze_inverse else [("source", x, fake_x)])
+                for key, real, fake in judged:
                     d = discriminators[key]
                     real_score, fake_score = d(real), d(fake.detach())
                     loss_d = loss_d + 0.5 * (

@@ -446,6 +446,15 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--drain", default="drain", help="redgan: registered DRAIN model")
     parser.add_argument("--init", default=None, help="start from this registered generator")
+    parser.add_argument(
+        "--sharpen-steps",
+        type=int,
+        default=0,
+        help="stage 1 first: steps of the backward cycle alone (the generator learns to undo "
+        "the registry footprints on GMI scenes; see xgpm.translate.cyclegan.train_sharpening)",
+    )
+    parser.add_argument("--sharpen-minutes", type=float, default=None, help="stage-1 time cap")
+    parser.add_argument("--base-channels", type=int, default=16, help="generator width")
     parser.add_argument("--device", default=None)
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--name", default=None, help="save under this name (default METHOD-SOURCE)")
@@ -494,11 +503,27 @@ def run(args: argparse.Namespace) -> int:
             cache=args.cache,
         )
         paired = [(f.source, f.drain_gmi) for f in fields]
-    init = None
+    init: Any = None
+    generator_kwargs = {"base_channels": args.base_channels, "max_channels": 128}
     if args.init:
         from xgpm import models
 
         init = models.load(args.init, "cpu")
+        if args.sharpen_steps:
+            raise InvalidArgumentError("--sharpen-steps trains a new generator: drop --init")
+    if args.sharpen_steps:
+        init = cyclegan.train_sharpening(
+            source_tiles,
+            gmi_tiles,
+            source_channels=SOURCE_CHANNELS[source],
+            source_sensor=SOURCE_SENSORS[source][1],
+            generator_kwargs=generator_kwargs,
+            steps=args.sharpen_steps,
+            max_minutes=args.sharpen_minutes,
+            batch_size=args.batch_size,
+            device=args.device,
+            seed=args.seed,
+        )
     result = cyclegan.train_cyclegan(
         source_tiles,
         gmi_tiles,
@@ -513,6 +538,7 @@ def run(args: argparse.Namespace) -> int:
         device=args.device,
         seed=args.seed,
         init=init,
+        generator_kwargs=generator_kwargs,
     )
     print(
         f"trained {args.method} on {len(source_tiles)} {source.upper()} and {len(gmi_tiles)} GMI "
