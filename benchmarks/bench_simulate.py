@@ -11,8 +11,11 @@ Two worlds:
 Run directly with ``python benchmarks/bench_simulate.py`` (prints the timings, and the speed-up
 of the forward model's numba kernel over its plain-numpy reference measured in the same run; add
 ``--physics-orbit`` for one full orbit with the real physics, about a minute on 2 cores,
-``--stages`` for the CPU time of each stage of that orbit, or ``--threads-ab`` for that orbit
-with the truth engine on one thread and then on all cores, back to back).
+``--stages`` for the CPU time of each stage of that orbit, ``--threads-ab`` for that orbit
+with the truth engine on one thread and then on all cores, back to back, or ``--ab PATH
+[--repeat N]`` for that orbit with another copy of the code (e.g. the committed one:
+``git archive HEAD xgpm | tar -x -C PATH``) and with this one, alternately in fresh processes,
+with the CPU and wall ratios and the load average).
 """
 
 from __future__ import annotations
@@ -283,7 +286,68 @@ def full_orbit_stages() -> None:
     print(f"  {'forward model (numba, own threads) and the rest':<58} CPU {rest:6.1f} s")
 
 
+_ONE_ORBIT = """
+import resource, sys, time
+sys.path.insert(0, {bench_dir!r})
+import bench_simulate as B
+from xgpm.simulate import _noise, instruments
+bench = B.FullOrbitGMIDPR()
+bench.setup()
+instruments.observe_platform(B._gpm_targets(bench.granule, slice(1000, 1020)), seed=0)  # JIT
+_noise._STATES.clear()
+t, c = time.perf_counter(), time.process_time()
+instruments.observe_platform(bench.targets, seed=0)
+wall, cpu = time.perf_counter() - t, time.process_time() - c
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(f"RESULT {{wall:.3f}} {{cpu:.3f}} {{peak:.0f}}")
+"""
+
+
+def full_orbit_ab(other: str, repeat: int = 2) -> None:
+    """The full orbit with the code in ``other`` and with this code, alternately (``--ab``).
+
+    Each run is a fresh process (``PYTHONPATH`` set to the copy's root) after a 20-scan
+    warm-up, so both see the same machine; the ratios are of the medians.
+    """
+    import os
+    import pathlib
+    import statistics
+    import subprocess
+
+    here = pathlib.Path(__file__).resolve().parents[1]
+    script = _ONE_ORBIT.format(bench_dir=str(here / "benchmarks"))
+    runs: dict[str, list[tuple[float, float, float]]] = {"other": [], "this": []}
+    for _ in range(repeat):
+        for label, root in (("other", pathlib.Path(other).resolve()), ("this", here)):
+            load = os.getloadavg()[0]
+            env = dict(os.environ, PYTHONPATH=str(root))
+            done = subprocess.run(
+                [sys.executable, "-c", script], env=env, capture_output=True, text=True, cwd=root
+            )
+            line = [x for x in done.stdout.splitlines() if x.startswith("RESULT")]
+            if done.returncode or not line:
+                raise RuntimeError(f"the {label} run failed:\n{done.stderr[-2000:]}")
+            wall, cpu, peak = (float(v) for v in line[0].split()[1:])
+            runs[label].append((wall, cpu, peak))
+            print(
+                f"{label:5s} ({root}): wall {wall:.1f} s, CPU {cpu:.1f} s, peak RSS {peak:.0f} MB"
+                f" (load before {load:.1f})"
+            )
+    med = {k: [statistics.median(r[i] for r in v) for i in range(3)] for k, v in runs.items()}
+    print(
+        f"median: other wall {med['other'][0]:.1f} s CPU {med['other'][1]:.1f} s; this wall "
+        f"{med['this'][0]:.1f} s CPU {med['this'][1]:.1f} s; this is "
+        f"{med['other'][0] / med['this'][0]:.2f}x (wall), "
+        f"{med['other'][1] / med['this'][1]:.2f}x (CPU) faster"
+    )
+
+
 def _main() -> None:
+    if "--ab" in sys.argv:
+        other = sys.argv[sys.argv.index("--ab") + 1]
+        repeat = int(sys.argv[sys.argv.index("--repeat") + 1]) if "--repeat" in sys.argv else 2
+        full_orbit_ab(other, repeat)
+        return
     if "--stages" in sys.argv:
         full_orbit_stages()
         return

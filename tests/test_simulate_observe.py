@@ -310,6 +310,54 @@ def test_real_physics_smoke():
     assert finite.size > 0 and 50.0 < finite.min() and finite.max() < 320.0
 
 
+def _gmi_small_targets():
+    gmi = sensors.get("GMI")
+    for granule in orbits.granules("GMI", T0, T1):
+        targets = [(gmi, orbits.swath_geometry(gmi, granule.number))]
+        if instruments._pixel_mask(targets[0][1].modes["S1"], SMALL).any():
+            return targets
+    raise AssertionError("no GMI overpass of the test region")
+
+
+def _observe_small(targets):
+    from xgpm.simulate import _noise
+
+    _noise._STATES.clear()
+    out = instruments.observe_platform(targets, seed=3, region=SMALL)
+    return out[0]["S1"]["Tc"].values, out[0]["S2"]["Tc"].values
+
+
+def test_wide_footprints_on_the_sub_grid_match_the_full_grid(monkeypatch):
+    """10-37 GHz: radiative transfer and footprints on every other node, as on every node."""
+    targets = _gmi_small_targets()
+    s1, s2 = _observe_small(targets)
+    monkeypatch.setattr(instruments, "_RTM_COARSE_STEP", 1)
+    full_s1, full_s2 = _observe_small(targets)
+    np.testing.assert_array_equal(s2, full_s2)  # 166-183 GHz: narrow footprints, untouched
+    labels = [ch.label for ch in sensors.get("GMI").scan_modes["S1"].channels]
+    ok = np.isfinite(s1[..., 0])
+    assert ok.sum() > 1000
+    for i, label in enumerate(labels):
+        diff = s1[..., i][ok] - full_s1[..., i][ok]
+        if label.startswith("89"):
+            np.testing.assert_array_equal(diff, 0.0)
+            continue
+        # Unbiased, and well within the NEDT (0.65-1.05 K) pixel by pixel on average.
+        assert abs(diff.mean()) < 0.1, label
+        assert np.sqrt(np.mean(diff**2)) < 0.6, label
+        assert np.std(s1[..., i][ok]) == pytest.approx(np.std(full_s1[..., i][ok]), rel=0.02)
+
+
+def test_narrow_footprints_need_only_their_own_reach(monkeypatch):
+    """89-183 GHz skip the nodes only the 10 GHz footprints reach: identical TBs."""
+    targets = _gmi_small_targets()
+    narrow = _observe_small(targets)
+    monkeypatch.setattr(instruments, "_group_needed", lambda grid, channels: grid.needed)
+    everywhere = _observe_small(targets)
+    for a, b in zip(narrow, everywhere, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 class _SerialExecutor:
     """Stand-in for ThreadPoolExecutor that runs every task at once in the calling thread."""
 

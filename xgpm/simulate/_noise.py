@@ -111,51 +111,29 @@ def tile_weights(lat: np.ndarray, lon: np.ndarray, resolution_km: float):
 def tile_parts(lat: np.ndarray, lon: np.ndarray) -> list[tuple[int, int, np.ndarray, np.ndarray]]:
     """(band, tile index, point indices, weight) of every tile touching the points.
 
-    The layout of the tiles does not depend on the resolution, so this is computed once for
-    the engine's two resolutions (:func:`tile_weights` wraps it).
+    Tiles in (band, tile) order, point indices increasing. The layout of the tiles does not
+    depend on the resolution, so this is computed once for the engine's two resolutions
+    (:func:`tile_weights` wraps it).
     """
-    lat = np.clip(lat, -89.999, 89.999)
-    pos = (lat + 90.0) / (BAND_HEIGHT_DEG / 2)
-    band0 = np.floor(pos).astype(np.int64)
-    frac_y = pos - band0
-    contributions: dict[tuple[int, int], list[tuple[np.ndarray, np.ndarray]]] = {}
-    for band_offset, w_y in (
-        (0, np.cos(0.5 * np.pi * frac_y) ** 2),
-        (1, np.sin(0.5 * np.pi * frac_y) ** 2),
-    ):
-        bands = band0 + band_offset
-        for band in _distinct(bands):
-            sel_b = np.nonzero(bands == band)[0]
-            _, n_tiles = _band_layout(int(band))
-            spacing = 360.0 / n_tiles
-            posx = ((lon[sel_b] + 180.0) % 360.0) / spacing
-            tile0 = np.floor(posx).astype(np.int64)
-            frac_x = posx - tile0
-            for tile_offset, w_x in (
-                (0, np.cos(0.5 * np.pi * frac_x) ** 2),
-                (1, np.sin(0.5 * np.pi * frac_x) ** 2),
-            ):
-                tiles = (tile0 + tile_offset) % n_tiles
-                weight = w_y[sel_b] * w_x
-                for t in _distinct(tiles):
-                    sel = tiles == t
-                    contributions.setdefault((int(band), int(t)), []).append(
-                        (sel_b[sel], weight[sel])
-                    )
+    from xgpm.simulate import _scene_kernels
+
+    lat = np.ascontiguousarray(lat, dtype=np.float64).ravel()
+    lon = np.ascontiguousarray(lon, dtype=np.float64).ravel()
+    starts, point, weight = _scene_kernels.tile_groups(
+        lat, lon, BAND_HEIGHT_DEG, _TILES_PER_BAND, _KEY_STRIDE, 1e-6
+    )
     out = []
-    for (band, t), parts in contributions.items():
-        idx = np.concatenate([p[0] for p in parts])
-        w = np.concatenate([p[1] for p in parts])
-        keep = w > 1e-6
-        if np.any(keep):
-            out.append((band, t, idx[keep], w[keep]))
+    for key in np.flatnonzero(np.diff(starts)):
+        sl = slice(starts[key], starts[key + 1])
+        out.append((int(key // _KEY_STRIDE), int(key % _KEY_STRIDE), point[sl], weight[sl]))
     return out
 
 
-def _distinct(values: np.ndarray) -> np.ndarray:
-    """Sorted distinct values of a small-range integer array (``np.unique`` without a sort)."""
-    lo = int(values.min())
-    return np.flatnonzero(np.bincount(values - lo)) + lo
+# Tiles per latitude band (bands 0 .. 23: a point's upper band may be one past the pole's).
+_TILES_PER_BAND = np.array(
+    [_band_layout(b)[1] for b in range(int(180.0 / (BAND_HEIGHT_DEG / 2)) + 2)], dtype=np.int64
+)
+_KEY_STRIDE = int(_TILES_PER_BAND.max()) + 1
 
 
 @functools.lru_cache(maxsize=8)
@@ -182,19 +160,33 @@ def power_law_filter(
     """
     ky, kx = _wavenumbers(n_pix, resolution_km)
     a = np.deg2rad(angle_deg)
-    k_along = kx * np.cos(a) + ky * np.sin(a)
-    k_across = -kx * np.sin(a) + ky * np.cos(a)
-    k = np.sqrt((k_along * np.sqrt(anisotropy)) ** 2 + (k_across / np.sqrt(anisotropy)) ** 2)
-    k = np.sqrt(k**2 + (1.0 / outer_scale_km) ** 2)
-    amp = k ** (-beta / 2.0)
+    cos_a, sin_a = np.float32(np.cos(a)), np.float32(np.sin(a))
+    # |k|^2 with the anisotropy and the outer scale, in float32 and in place (one power call:
+    # this runs for every rain tile and block).
+    k2 = kx * cos_a + ky * sin_a
+    k2 *= k2
+    k2 *= np.float32(anisotropy)
+    across = ky * cos_a - kx * sin_a
+    across *= across
+    across *= np.float32(1.0 / anisotropy)
+    k2 += across
+    k2 += np.float32((1.0 / outer_scale_km) ** 2)
+    amp = np.power(k2, np.float32(-beta / 4.0))
     if inner_scale_km > 0:
-        amp = amp * np.exp(-((k * inner_scale_km) ** 2))
+        amp *= np.exp(-k2 * np.float32(inner_scale_km**2))
     amp[0, 0] = 0.0
-    return amp.astype(np.float32)
+    return amp.astype(np.float32, copy=False)
 
 
-def _innovation_rng(seed: int, stream: str, tile: Tile, step: int) -> np.random.Generator:
-    return np.random.default_rng(
+# Innovations are random bytes: each coefficient's real and imaginary parts are one signed byte
+# (a discrete uniform on -128..127, variance (256**2 - 1) / 12), read straight from the bit
+# generator's raw 64-bit words (SFC64; ~20x cheaper than uniform floats, ~100x than normal draws).
+_BYTE_VARIANCE = (256.0**2 - 1.0) / 12.0
+
+
+def _innovation_bits(seed: int, stream: str, tile: Tile, step: int) -> np.random.SFC64:
+    """The bit generator of one (seed, stream, tile, step): SFC64, ~2x faster than PCG64."""
+    return np.random.SFC64(
         [
             seed & 0xFFFFFFFF,
             stable_hash(stream, tile.key),
@@ -205,18 +197,16 @@ def _innovation_rng(seed: int, stream: str, tile: Tile, step: int) -> np.random.
 
 
 def _innovation_gain(tile: Tile) -> np.float32:
-    return np.float32(np.sqrt(12.0) * np.sqrt(tile.n_pix * tile.n_pix / 2.0))
+    """Factor turning ``byte + 0.5`` into a coefficient of variance ``n_pix**2 / 2`` per part."""
+    return np.float32(np.sqrt(tile.n_pix * tile.n_pix / 2.0 / _BYTE_VARIANCE))
 
 
-def _innovation_uniform(
-    seed: int, stream: str, tile: Tile, step: int, out: np.ndarray | None = None
-) -> np.ndarray:
-    """The uniform draws behind :func:`_innovation`: real parts, then imaginary parts (flat)."""
+def _innovation_bytes(seed: int, stream: str, tile: Tile, step: int) -> np.ndarray:
+    """The random bytes behind :func:`_innovation`: real parts, then imaginary parts (flat int8)."""
     n_cols = tile.n_pix // 2 + 1
-    if out is None:
-        out = np.empty(2 * tile.n_pix * n_cols, dtype=np.float32)
-    _innovation_rng(seed, stream, tile, step).random(out=out, dtype=np.float32)
-    return out
+    n = 2 * tile.n_pix * n_cols
+    words = _innovation_bits(seed, stream, tile, step).random_raw((n + 7) // 8)
+    return words.view(np.int8)[:n]
 
 
 def _innovation(seed: int, stream: str, tile: Tile, step: int) -> np.ndarray:
@@ -224,14 +214,16 @@ def _innovation(seed: int, stream: str, tile: Tile, step: int) -> np.ndarray:
 
     Drawn directly in the rfft2 layout (as rfft2 of real white noise would be, up to the
     Hermitian symmetry of two columns that irfft2 resolves): no forward FFT. The coefficients
-    are uniform with unit variance, not Gaussian: every point of the filtered field sums
-    hundreds of them, so the field is Gaussian all the same (central limit; tested), and uniform
-    draws cost ~8x less than normal ones (the 13 innovations of each tile's moving average
-    dominate the engine). :class:`_ARState` fuses these same draws into its update.
+    are discrete uniform (random bytes) with the variance of rfft2 of unit white noise, not
+    Gaussian: every point of the filtered field sums hundreds of them, so the field is Gaussian
+    all the same (central limit; tested), and random bytes cost ~15x less than uniform floats
+    (the innovations of each tile's moving average dominate the engine). :class:`_ARState`
+    fuses these same draws into its update.
     """
     n_cols = tile.n_pix // 2 + 1
-    white = _innovation_uniform(seed, stream, tile, step).reshape(2, tile.n_pix, n_cols)
-    white -= np.float32(0.5)
+    white = _innovation_bytes(seed, stream, tile, step).astype(np.float32)
+    white = white.reshape(2, tile.n_pix, n_cols)
+    white += np.float32(0.5)
     white *= _innovation_gain(tile)
     spectrum = np.empty((tile.n_pix, n_cols), dtype=np.complex64)
     spectrum.real = white[0]
@@ -239,17 +231,13 @@ def _innovation(seed: int, stream: str, tile: Tile, step: int) -> np.ndarray:
     return spectrum
 
 
-def _gaussian_spectrum(seed: int, stream: str, tile: Tile, step: int) -> np.ndarray:
-    """Complex Gaussian white noise in the rfft2 layout (static fields: one draw per tile)."""
-    n_cols = tile.n_pix // 2 + 1
-    white = _innovation_rng(seed, stream, tile, step).standard_normal(
-        (2, tile.n_pix, n_cols), dtype=np.float32
-    )
-    spectrum = np.empty((tile.n_pix, n_cols), dtype=np.complex64)
-    spectrum.real = white[0]
-    spectrum.imag = white[1]
-    spectrum *= np.float32(np.sqrt(tile.n_pix * tile.n_pix / 2.0))
-    return spectrum
+def _white_spectrum(seed: int, stream: str, tile: Tile, step: int) -> np.ndarray:
+    """White noise in the rfft2 layout for the static fields (one draw per tile).
+
+    The same random bytes as the innovations (the filtered field is Gaussian by the central
+    limit theorem; the static fields were drawn from normal deviates before, ~100x slower).
+    """
+    return _innovation(seed, stream, tile, step)
 
 
 def _lifetime_steps(tile: Tile) -> np.ndarray:
@@ -273,13 +261,22 @@ def _decay_amplitudes(n_pix: int, resolution_km: float) -> tuple[np.ndarray, ...
     return phi, scale, (phi ** (MEMORY_STEPS + 1)).astype(np.float32)
 
 
-def _shift_phase(tile: Tile, shift_rows: float, shift_cols: float) -> np.ndarray:
+def _phase_ramps(tile: Tile, shift_rows: float, shift_cols: float) -> tuple[np.ndarray, ...]:
+    """The 1-D phase ramps whose outer product shifts a tile field (rows, columns; complex64).
+
+    Separable: ``exp(-2 pi i (ky dy + kx dx))`` is the outer product of two 1-D ramps, so the
+    kernels apply a shift without a full-size phase array.
+    """
     ky, kx = _wavenumbers(tile.n_pix, tile.resolution_km)
     res = tile.resolution_km
-    # Separable: exp(-2 pi i (ky dy + kx dx)) is the outer product of two 1-D phase ramps.
     rows = np.exp(-2j * np.pi * (ky.astype(np.float64) * res * shift_rows)).astype(np.complex64)
     cols = np.exp(-2j * np.pi * (kx.astype(np.float64) * res * shift_cols)).astype(np.complex64)
-    return rows * cols
+    return rows.ravel(), cols.ravel()
+
+
+def _shift_phase(tile: Tile, shift_rows: float, shift_cols: float) -> np.ndarray:
+    rows, cols = _phase_ramps(tile, shift_rows, shift_cols)
+    return rows[:, None] * cols[None, :]
 
 
 class _ARState:
@@ -287,11 +284,12 @@ class _ARState:
 
     def __init__(self, seed: int, stream: str, tile: Tile, wind_ms: tuple[float, float]):
         self.seed, self.stream, self.tile = seed, stream, tile
+        self.wind_ms = wind_ms
         # One-step Lagrangian shift in pixels (wind: eastward, northward m/s).
         step_km = np.array(wind_ms) * STEP_SECONDS / 1000.0
         self.shift = (step_km[1] / tile.resolution_km, step_km[0] / tile.resolution_km)
         # Only the state is kept per tile (the cache holds dozens); the AR coefficients are
-        # rebuilt when needed from per-resolution tables and separable phase ramps (~1 ms).
+        # per-resolution tables and separable phase ramps, combined inside the kernels.
         self.step: int | None = None
         self.state: np.ndarray | None = None
         self.lock = threading.Lock()  # the state is stepped in place
@@ -301,37 +299,49 @@ class _ARState:
         with self.lock:
             return self.at(step).copy()
 
-    def _coefficients(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``decay`` (phi times the one-step shift), ``scale`` and ``decay ** (M + 1)``."""
-        tile = self.tile
-        phi, scale, phi_tail = _decay_amplitudes(tile.n_pix, tile.resolution_km)
-        decay = phi * _shift_phase(tile, *self.shift)
-        # decay ** (M + 1): the amplitude to the power, the phase ramp times (M + 1).
-        tail_shift = (MEMORY_STEPS + 1) * np.array(self.shift)
-        return decay, scale, phi_tail * _shift_phase(tile, *tail_shift)
+    def filtered_at(self, step: int, amplitude: np.ndarray, seconds: float) -> np.ndarray:
+        """The state at ``step`` advected by ``seconds`` and times ``amplitude`` (thread-safe).
+
+        The same as ``advect(spectrum_at(step), ...) * amplitude`` in one pass, no copies.
+        """
+        from xgpm.simulate import _scene_kernels
+
+        km = np.array(self.wind_ms) * seconds / 1000.0
+        rows, cols = _phase_ramps(
+            self.tile, km[1] / self.tile.resolution_km, km[0] / self.tile.resolution_km
+        )
+        with self.lock:
+            state = self.at(step)
+            out = np.empty_like(state)
+            _scene_kernels.filter_shift(state, amplitude, rows, cols, out)
+        return out
 
     def at(self, step: int) -> np.ndarray:
         from xgpm.simulate import _scene_kernels
 
-        gain = _innovation_gain(self.tile)
-        decay, scale, decay_tail = self._coefficients()
+        tile = self.tile
+        gain = _innovation_gain(tile)
+        phi, scale, phi_tail = _decay_amplitudes(tile.n_pix, tile.resolution_km)
+        # decay = phi times the one-step shift; decay ** (M + 1): phi ** (M + 1) times the
+        # shift by (M + 1) steps.
+        rows, cols = _phase_ramps(tile, *self.shift)
         if self.step is not None and 0 <= step - self.step <= MEMORY_STEPS // 2:
-            new = old = None
+            tail = (MEMORY_STEPS + 1) * np.array(self.shift)
+            rows_t, cols_t = _phase_ramps(tile, *tail)
             while self.step < step:
                 n = self.step + 1
-                new = _innovation_uniform(self.seed, self.stream, self.tile, n, new)
-                old = _innovation_uniform(
-                    self.seed, self.stream, self.tile, n - MEMORY_STEPS - 1, old
+                new = _innovation_bytes(self.seed, self.stream, tile, n)
+                old = _innovation_bytes(self.seed, self.stream, tile, n - MEMORY_STEPS - 1)
+                _scene_kernels.ar_step(
+                    self.state, phi, rows, cols, scale, phi_tail, rows_t, cols_t, new, old, gain
                 )
-                _scene_kernels.ar_step(self.state, decay, scale, decay_tail, new, old, gain)
                 self.step = n
             return self.state
         # Oldest first: state = sum_j decay^j e(n - j), accumulated in place.
-        state = np.zeros_like(decay)
-        draws = None
+        state = np.zeros(phi.shape, dtype=np.complex64)
         for j in range(MEMORY_STEPS, -1, -1):
-            draws = _innovation_uniform(self.seed, self.stream, self.tile, step - j, draws)
-            _scene_kernels.ar_accumulate(state, decay, draws, gain)
+            draws = _innovation_bytes(self.seed, self.stream, tile, step - j)
+            _scene_kernels.ar_accumulate(state, phi, rows, cols, draws, gain)
         state *= scale
         self.state = state
         self.step = step
@@ -379,12 +389,21 @@ def advect(spectrum: np.ndarray, tile: Tile, wind_ms: tuple[float, float], secon
 
 def static_spectrum(seed: int, stream: str, tile: Tile) -> np.ndarray:
     """Time-independent white spectral coefficients (surface properties)."""
-    return _gaussian_spectrum(seed, "static-" + stream, tile, 0)
+    return _white_spectrum(seed, "static-" + stream, tile, 0)
 
 
-def to_field(spectrum: np.ndarray, amplitude: np.ndarray, n_pix: int) -> np.ndarray:
-    """Filter a spectrum and return a standardised (mean 0, std 1) real field."""
-    field = np.fft.irfft2(spectrum * amplitude, s=(n_pix, n_pix)).astype(np.float32)
+def to_field(spectrum: np.ndarray, amplitude: np.ndarray | None, n_pix: int) -> np.ndarray:
+    """Filter a spectrum and return a standardised (mean 0, std 1) real float32 field.
+
+    ``amplitude=None``: the spectrum is already filtered (:meth:`_ARState.filtered_at`).
+    """
+    import scipy.fft
+
+    filtered = spectrum if amplitude is None else spectrum * amplitude
+    # scipy's pocketfft keeps single precision (~2x faster than numpy's here); one worker: the
+    # tiles themselves run in parallel.
+    field = scipy.fft.irfft2(filtered, s=(n_pix, n_pix), overwrite_x=amplitude is not None)
+    field = field.astype(np.float32, copy=False)
     field -= field.mean()
     std = field.std()
     return field / std if std > 0 else field

@@ -63,6 +63,18 @@ def _clip(x, lo, hi):
 
 
 @njit(cache=True, nogil=True, fastmath=True)
+def _exp_neg(x):
+    """``exp(-x)`` for ``x >= 0``.
+
+    A Taylor polynomial for thin layers (most of them at window frequencies and aloft), where it
+    is exact to < 3e-11 and several times cheaper than ``exp``.
+    """
+    if x < 0.02:
+        return 1.0 - x * (1.0 - x * (0.5 - x * (1.0 / 6.0 - x * (1.0 / 24.0))))
+    return math.exp(-min(x, 50.0))
+
+
+@njit(cache=True, nogil=True, fastmath=True)
 def tb_kernel(
     fields,  # (N_FIELDS, n) float64
     incidence,  # (n_inc, n) float64, degrees, already clipped to [0, 88.9]
@@ -112,6 +124,13 @@ def tb_kernel(
     down = np.empty(nz + 1)
     deg = math.pi / 180.0
     sin53_2 = math.sin(53.0 * deg) ** 2
+    # Per band and per incidence row: what does not change from layer to layer or band to band.
+    rough_freq = np.empty(nb)
+    for b in range(nb):
+        rough_freq[b] = 1.0 - math.exp(-bands[B_FREQ, b] / 12.0)
+    n_rows = incidence.shape[0]
+    row_inv_mu = np.empty(n_rows)
+    row_sin2 = np.empty(n_rows)
     for p in range(n):
         t2m = fields[F_T2M, p]
         skin = fields[F_SKIN, p]
@@ -176,13 +195,17 @@ def tb_kernel(
         land_e = fields[F_LAND_E, p]
         land_pol = fields[F_LAND_POL, p]
         land_slope = fields[F_LAND_SLOPE, p]
+        for r in range(n_rows):
+            theta_r = incidence[r, p] * deg
+            row_inv_mu[r] = 1.0 / math.cos(theta_r)
+            sin_r = math.sin(theta_r)
+            row_sin2[r] = sin_r * sin_r
 
         for b in range(nb):
-            freq = bands[B_FREQ, b]
-            inc = incidence[int(bands[B_INC_ROW, b]), p]
+            row = int(bands[B_INC_ROW, b])
+            inc = incidence[row, p]
             theta = inc * deg
-            mu = math.cos(theta)
-            inv_mu = 1.0 / mu
+            inv_mu = row_inv_mu[row]
             o2 = bands[B_O2, b]
             k_rain = bands[B_K_RAIN, b]
             a_rain = bands[B_A_RAIN, b]
@@ -219,7 +242,7 @@ def tb_kernel(
                     gamma1 = 1.0 - 0.5 * ssa * (1.0 + asym)
                     gamma2 = 0.5 * ssa * (1.0 - asym)
                     k = math.sqrt(max(gamma1 * gamma1 - gamma2 * gamma2, 1e-10))
-                    decay = math.exp(-min(k * tau * inv_mu, 50.0))
+                    decay = _exp_neg(k * tau * inv_mu)
                     decay2 = decay * decay
                     denom = k * (1.0 + decay2) + gamma1 * (1.0 - decay2)
                     r = gamma2 * (1.0 - decay2) / denom
@@ -229,7 +252,7 @@ def tb_kernel(
                 else:
                     # No scatterer: the two-stream slab reduces to exp(-tau / mu).
                     r = 0.0
-                    tr = math.exp(-min(tau * inv_mu, 50.0))
+                    tr = _exp_neg(tau * inv_mu)
                 refl[i] = r
                 trans[i] = tr
                 source[i] = _clip(1.0 - r - tr, 0.0, 1.0) * temp[i]
@@ -264,9 +287,8 @@ def tb_kernel(
                     (1.0 - ws) * ocean_table[b, 1, ji + 1, js]
                     + ws * ocean_table[b, 1, ji + 1, js + 1]
                 )
-                sin_t = math.sin(theta)
-                angle_factor = sin_t * sin_t / sin53_2
-                rough = wind * (1.0 - math.exp(-freq / 12.0)) * angle_factor
+                angle_factor = row_sin2[row] / sin53_2
+                rough = wind * rough_freq[b] * angle_factor
                 oh = oh + 0.0037 * rough
                 steep = 1.0 if theta > 55.0 * deg else 0.0
                 ov = ov + 0.0006 * rough * (1.0 - 2.0 * angle_factor * steep)

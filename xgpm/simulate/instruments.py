@@ -5,7 +5,9 @@ ground track, ``c`` km across it, spacing ``truth_res_km``) and converted to bri
 temperatures per channel by the radiative-transfer model. Each channel's effective field of view is
 a Gaussian whose full width at half maximum is the registry's 3 dB footprint (along, cross),
 applied as two separable 1-D filters on that grid (:func:`scipy.ndimage.gaussian_filter1d`); the
-filtered field is then sampled at the pixel centres by bilinear interpolation. The footprint axes
+filtered field is then sampled at the pixel centres by bilinear interpolation (channels whose
+footprint spans 3 grid nodes or more, GMI 10-37 GHz, on every other node: their footprint, not
+the grid, sets their resolution). The footprint axes
 are taken aligned with the track: exact at the swath centre of a conical scanner, an approximation
 towards its edges, where the real ellipse rotates with the scan azimuth. Cross-track footprints
 grow with the slant range (``ModeGeometry.footprint_scale``); they are filtered at a few widths and
@@ -292,19 +294,23 @@ def _complex_nodes(grid: TruthGrid) -> np.ndarray:
     Precipitating nodes (or nodes next to precipitation) and category changes (coast, snow, rain
     type) always count as complex; the smooth rest is interpolated.
     """
+    from xgpm.simulate import _scene_kernels
+
     k = grid.coarse
     out = np.zeros(grid.shape, dtype=bool)
+    # One pass per field (a numba kernel; nodes already flagged are skipped), the same flags
+    # as comparing each field with _upsample of its lattice values.
     for name, arr in grid.fields.items():
         if name in _HYDROMETEORS:
-            wet = (arr > 0).astype("float32")
-            out |= (arr > 0) | (_upsample(_dilate_lattice(wet[::k, ::k]), k, grid.shape) > 0)
-        elif name in _CATEGORICAL:
-            values = arr.astype("float32")
-            out |= np.abs(_upsample(values[::k, ::k], k, grid.shape) - values) > 1e-3
-        elif name in _RTM_TOLERANCE:
-            values = arr.astype("float32")
-            interp = _upsample(values[::k, ::k], k, grid.shape)
-            out |= np.abs(interp - values) > _RTM_TOLERANCE[name]
+            wet = (arr[::k, ::k] > 0).astype("float32")
+            coarse, tol, is_wet = _dilate_lattice(wet), 0.0, True
+        elif name in _CATEGORICAL or name in _RTM_TOLERANCE:
+            coarse = np.ascontiguousarray(arr[::k, ::k], dtype="float32")
+            tol, is_wet = _RTM_TOLERANCE.get(name, 1e-3), False
+        else:
+            continue
+        values = np.ascontiguousarray(arr, dtype="float32")
+        _scene_kernels.flag_departures(values, coarse, k, tol, is_wet, out)
     return out & grid.needed
 
 
@@ -319,8 +325,11 @@ def _dilate_lattice(values: np.ndarray) -> np.ndarray:
 
 def _brightness(
     grid: TruthGrid, sensor: Any, mode_name: str, incidence_of_c: Any = None, rtm_fn: Any = None
-) -> np.ndarray:
-    """TBs of one scan mode's channels on the grid, shape (n_channels, y, x) float32.
+) -> list[tuple[np.ndarray, int]]:
+    """TBs of one scan mode's channels on the grid: per channel a float32 field and its step.
+
+    The step is 1 (the truth grid) or 2 (every other node, wide footprints; see
+    :func:`_brightness_of`).
 
     Adaptive: the radiative transfer runs on the coarse lattice and on the "complex" nodes only
     (see :func:`_complex_nodes`); the other nodes interpolate the lattice bilinearly. Scan modes
@@ -361,30 +370,81 @@ def _brightness(
 
 def _brightness_of(
     grid: TruthGrid, channels: Sequence[Any], incidence_of_c: Any, rtm_fn: Any
-) -> np.ndarray:
+) -> list[tuple[np.ndarray, int]]:
+    """TBs of ``channels``: per channel a (y, x) field and its node step (1 or 2).
+
+    Adaptive (see :func:`_brightness`). Wide footprints (10-37 GHz on GMI) average many nodes:
+    their radiative transfer runs on the 2-node sub-grid (its complex nodes, the rest
+    interpolated from the lattice) and their footprints are filtered and sampled there, a
+    quarter of the nodes; the footprint, not the grid, sets their resolution.
+    """
     from xgpm.simulate import _scene_kernels
 
     if rtm_fn is None:
         from xgpm.simulate.rtm import brightness_temperatures as rtm_fn
 
     k = grid.coarse
-    is_complex, run = grid.memo["is_complex"], grid.memo["run"]
-    incidence = None
-    if incidence_of_c is not None:
-        c = grid.c0 + grid.res * (run % grid.shape[1])
-        incidence = xr.DataArray(incidence_of_c(c)[None, :].astype("float64"), dims=("y", "x"))
-    tb_run = rtm_fn(grid.points(run), channels, incidence)
-    tb_run = np.asarray(tb_run.transpose("pmw_frequency", ...).values, "float32").reshape(
-        len(channels), -1
-    )
-    full = np.zeros((len(channels), grid.shape[0] * grid.shape[1]), dtype="float32")
-    full[:, run] = tb_run
-    full = full.reshape(len(channels), *grid.shape)
-    # Bilinear lattice interpolation everywhere but on the complex nodes (which keep their
-    # computed TBs), in place: the same values as _upsample(full[:, ::k, ::k]) there.
-    coarse = np.ascontiguousarray(full[:, ::k, ::k])
-    _scene_kernels.upsample_into(full, coarse, k, is_complex)
-    return full
+    is_complex = grid.memo["is_complex"]
+    out: list[Any] = [None] * len(channels)
+    # (The sub-grid must hold the lattice: its step divides the lattice's.)
+    wide_step = _RTM_COARSE_STEP if k % _RTM_COARSE_STEP == 0 else 1
+    steps = [wide_step if _is_wide(ch, grid.res) else 1 for ch in channels]
+    for step in sorted(set(steps)):
+        group = [i for i, w in enumerate(steps) if w == step]
+        shape = tuple((n - 1) // step + 1 for n in grid.shape)
+        if step == 1:
+            need = _group_needed(grid, [channels[i] for i in group])
+            complex_here = is_complex & need
+            run = np.flatnonzero(_lattice_nodes(need, k) | complex_here)
+        else:
+            complex_here = is_complex
+            run = _sub_grid_run(grid, step)
+        incidence = None
+        if incidence_of_c is not None:
+            c = grid.c0 + grid.res * (run % grid.shape[1])
+            incidence = xr.DataArray(incidence_of_c(c)[None, :].astype("float64"), dims=("y", "x"))
+        tb_run = rtm_fn(grid.points(run), [channels[i] for i in group], incidence)
+        tb_run = np.asarray(tb_run.transpose("pmw_frequency", ...).values, "float32").reshape(
+            len(group), -1
+        )
+        # Flat indices of the run on this (sub-)grid.
+        rows, cols = run // grid.shape[1], run % grid.shape[1]
+        flat = (rows // step) * shape[1] + cols // step
+        full = np.zeros((len(group), shape[0] * shape[1]), dtype="float32")
+        full[:, flat] = tb_run
+        full = full.reshape(len(group), *shape)
+        # Bilinear lattice interpolation everywhere but on the complex nodes (which keep their
+        # computed TBs), in place: the same values as _upsample(full[:, ::kk, ::kk]) there.
+        kk = k // step
+        keep = complex_here[::step, ::step]
+        _scene_kernels.upsample_into(full, np.ascontiguousarray(full[:, ::kk, ::kk]), kk, keep)
+        for j, i in enumerate(group):
+            out[i] = (full[j], step)
+    return out
+
+
+#: Sub-grid step (nodes) of the radiative transfer and footprints of wide-footprint channels.
+_RTM_COARSE_STEP = 2
+#: A channel whose smallest 3 dB footprint spans this many truth nodes or more is wide.
+_WIDE_FOOTPRINT_NODES = 3.0
+
+
+def _is_wide(channel: Any, res_km: float) -> bool:
+    footprint = getattr(channel, "footprint_km", None)
+    if not footprint:
+        return False
+    return float(min(footprint)) >= _WIDE_FOOTPRINT_NODES * res_km
+
+
+def _sub_grid_run(grid: TruthGrid, step: int) -> np.ndarray:
+    """Flat nodes of the radiative transfer of wide channels: lattice + complex sub-grid nodes."""
+    key = ("run", step)
+    if key not in grid.memo:
+        on_sub = np.zeros(grid.shape, dtype=bool)
+        on_sub[::step, ::step] = True
+        lattice = _lattice_nodes(grid.needed, grid.coarse)
+        grid.memo[key] = np.flatnonzero(lattice | (grid.memo["is_complex"] & on_sub))
+    return grid.memo[key]
 
 
 def _filter(field: np.ndarray, sigma_rows: float, sigma_cols: float) -> np.ndarray:
@@ -597,7 +657,7 @@ def observe_platform(
             block_time = tlist[0].geom.track.time_at(np.array(0.5 * (edges[b] + edges[b + 1])))
         pix_s = np.concatenate([tlist[ti].geom.modes[n].s_km[p] for ti, n, p in sel])
         pix_c = np.concatenate([tlist[ti].geom.modes[n].c_km[p] for ti, n, p in sel])
-        return truth_on_grid(
+        grid = truth_on_grid(
             tlist[0].geom,
             (edges[b] - margin, edges[b + 1] + margin),
             (c_min - margin, c_max + margin),
@@ -607,6 +667,13 @@ def observe_platform(
             needed=_needed_nodes(pix_s, pix_c, reach, truth_res_km),
             truth_fn=truth_fn,
         )
+        # Narrow footprints need fewer nodes than the widest: their radiative transfer skips
+        # the others (see _brightness_of).
+        grid.memo["needed_within"] = _needed_nodes(pix_s, pix_c, None, truth_res_km)
+        grid.memo["footprint_scale"] = max(
+            float(np.max(tlist[ti].geom.modes[n].footprint_scale[p])) for ti, n, p in sel
+        )
+        return grid
 
     # Pipeline: the truth of the next block (one worker, blocks in order, so the random engine
     # sees the same sequence of requests as a serial run) is built while this block's radiative
@@ -647,20 +714,40 @@ def observe_platform(
     return results
 
 
-def _needed_nodes(pix_s: np.ndarray, pix_c: np.ndarray, reach_km: float, res_km: float):
-    """Return ``needed(s0, c0, shape)``: nodes within ``reach_km`` (square) of any pixel."""
+def _needed_nodes(pix_s: np.ndarray, pix_c: np.ndarray, reach_km: float | None, res_km: float):
+    """Return ``needed(s0, c0, shape)``: nodes within ``reach_km`` (square) of any pixel.
 
-    def needed(s0: float, c0: float, shape: tuple[int, int]) -> np.ndarray:
+    ``reach_km=None``: ``needed(s0, c0, shape, reach_km)`` takes the reach as an argument.
+    """
+
+    def needed(s0: float, c0: float, shape: tuple[int, int], reach: float | None = None):
         from scipy.ndimage import maximum_filter
 
         hit = np.zeros(shape, dtype=bool)
         i = np.clip(np.rint((pix_s - s0) / res_km).astype(int), 0, shape[0] - 1)
         j = np.clip(np.rint((pix_c - c0) / res_km).astype(int), 0, shape[1] - 1)
         hit[i, j] = True
-        r = int(np.ceil(reach_km / res_km)) + 2
+        r = int(np.ceil((reach_km if reach is None else reach) / res_km)) + 2
         return maximum_filter(hit, size=2 * r + 1, mode="constant", cval=False)
 
     return needed
+
+
+def _group_needed(grid: TruthGrid, channels: Sequence[Any]) -> np.ndarray:
+    """Needed nodes of a group of channels: within reach of their own widest footprint.
+
+    The grid's ``needed`` covers the widest footprint of all sensors (10 GHz: ~45 km around
+    each pixel); 89-183 GHz footprints reach ~13 km. Falls back to ``grid.needed``.
+    """
+    within = grid.memo.get("needed_within")
+    widest = max((max(getattr(ch, "footprint_km", None) or (0.0,)) for ch in channels), default=0)
+    if within is None or widest <= 0:
+        return grid.needed
+    reach = _TRUNCATE * float(widest) * _FWHM_TO_SIGMA * grid.memo["footprint_scale"]
+    key = ("needed", round(reach, 6))
+    if key not in grid.memo:
+        grid.memo[key] = within(grid.s0, grid.c0, grid.shape, reach + 2 * grid.res) & grid.needed
+    return grid.memo[key]
 
 
 def _radiometer_block(
@@ -686,7 +773,8 @@ def _radiometer_block(
     tb = _brightness(grid, sensor, mode_name, incidence_of_c, rtm_fn)
     out = np.empty((idx.shape[1], len(channels)), dtype="float32")
     for i, ch in enumerate(channels):
-        out[:, i] = _sample_footprint(tb[i], ch.footprint_km, scale, idx, grid.res)
+        field, step = tb[i]
+        out[:, i] = _sample_footprint(field, ch.footprint_km, scale, idx / step, grid.res * step)
     return out
 
 

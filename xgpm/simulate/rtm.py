@@ -770,6 +770,22 @@ def _band_tables(f_band: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, tup
     return np.ascontiguousarray(vap, dtype=np.float64), cld, ocean, optics
 
 
+#: Double-sideband channels (183 +/- 3, +/- 7 GHz) as one radiative transfer with the mean
+#: absorption of their two sidebands instead of two (the 183.31 GHz line is nearly symmetric).
+_MERGE_SIDEBANDS = True
+
+
+@functools.lru_cache(maxsize=64)
+def _passband_tables(f_bands: tuple[float, ...]):
+    """:func:`_band_tables` of one frequency, or the mean over the sidebands of a channel."""
+    if len(f_bands) == 1:
+        return _band_tables(f_bands[0])
+    tables = [_band_tables(f) for f in f_bands]
+    vap, cld, ocean = (np.mean([t[i] for t in tables], axis=0) for i in range(3))
+    optics = tuple(float(np.mean([t[3][i] for t in tables])) for i in range(len(tables[0][3])))
+    return vap, cld, ocean, optics
+
+
 def _n_threads() -> int:
     try:
         cores = len(os.sched_getaffinity(0))
@@ -793,20 +809,27 @@ def _tb_channels(
     from xgpm.simulate import _rtm_kernels as K
 
     n = incidence.shape[1]
-    band_index: dict[tuple[float, int], int] = {}
+    # A passband is (frequencies averaged, incidence row): a double-sideband channel is one
+    # radiative transfer with the sidebands' mean absorption (see _passband_tables).
+    band_index: dict[tuple[tuple[float, ...], int], int] = {}
     channel_bands = []
     for freq, offset, _pol, row in specs:
-        members = []
-        for f_band in (freq - offset, freq + offset) if offset > 0 else (freq,):
-            members.append(band_index.setdefault((float(f_band), int(row)), len(band_index)))
+        f_bands = (freq - offset, freq + offset) if offset > 0 else (freq,)
+        if not _MERGE_SIDEBANDS:
+            members = [
+                band_index.setdefault(((float(f),), int(row)), len(band_index)) for f in f_bands
+            ]
+        else:
+            key = (tuple(float(f) for f in f_bands), int(row))
+            members = [band_index.setdefault(key, len(band_index))]
         channel_bands.append(members)
     n_bands = len(band_index)
     bands = np.empty((K.N_BAND, n_bands))
     vap = np.empty((n_bands, _Z_MID.size, _T_TABLE.size))
     cld = np.empty((n_bands, _T_TABLE.size))
     ocean = np.empty((n_bands, 2, _OCEAN_INC.size, _OCEAN_SST.size))
-    for (f_band, row), b in band_index.items():
-        vap[b], cld[b], ocean[b], optics = _band_tables(f_band)
+    for (f_bands, row), b in band_index.items():
+        vap[b], cld[b], ocean[b], optics = _passband_tables(f_bands)
         bands[: len(optics), b] = optics
         bands[K.B_INC_ROW, b] = row
     inc = np.clip(np.asarray(incidence, dtype=np.float64), 0.0, 88.9)

@@ -242,6 +242,7 @@ def land_fraction(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
     lat = np.ascontiguousarray(lat, dtype=np.float64)
     lon = np.ascontiguousarray(lon, dtype=np.float64)
     packed, per_deg = _land_mask()
+    summary = _land_mask_summary()
     boxes = np.array([bbox for bbox, _ in _lake_paths()], dtype=np.float64).reshape(-1, 4)
     out = np.empty(lat.shape, dtype=np.float32)
     near_lake = np.empty(lat.shape, dtype=np.bool_)
@@ -253,6 +254,7 @@ def land_fraction(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
             flat_lat[sl],
             flat_lon[sl],
             packed,
+            summary,
             per_deg,
             _LAND_OFFSETS_KM,
             _noise.KM_PER_DEG,
@@ -268,6 +270,26 @@ def land_fraction(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
 
 
 _LAND_OFFSETS_KM = np.arange(-2, 3) * 3.0
+
+
+@functools.lru_cache(maxsize=1)
+def _land_mask_summary() -> np.ndarray:
+    """Per 8 x 8 block of the mask (8 rows x one packed byte): 0 all water, 1 all land, 2 mixed.
+
+    Most boxes of :func:`land_fraction` lie in pure blocks (open ocean, inland): their fraction
+    is 0 or 1 without sampling the mask 25 times.
+    """
+    packed, _ = _land_mask()
+    n_rows = packed.shape[0] - packed.shape[0] % 8
+    blocks = packed[:n_rows].reshape(n_rows // 8, 8, packed.shape[1])
+    water = (blocks == 0).all(axis=1)
+    land = (blocks == 0xFF).all(axis=1)
+    summary = np.full(water.shape, 2, dtype=np.uint8)
+    summary[water] = 0
+    summary[land] = 1
+    if n_rows < packed.shape[0]:  # a partial last block: always sampled
+        summary = np.concatenate([summary, np.full((1, summary.shape[1]), 2, np.uint8)])
+    return summary
 
 
 def _land_fraction_numpy(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
@@ -317,22 +339,33 @@ def _temperatures(
     time: np.datetime64,
     noise: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(daily-mean 2 m temperature, instantaneous 2 m temperature, skin temperature) in K."""
+    """(daily-mean 2 m temperature, instantaneous 2 m temperature, skin temperature) in K.
+
+    Land ``302 - 42 sin^2(lat) + 0.3 |lat| s`` (+3 K arid, -12 K polar), ``s`` the seasonal
+    phase lagging the sun by two weeks; SST ``302 - 32 sin^2(lat) + 0.08 |lat| s`` (floor
+    271.2 K); mixed by land fraction, plus 2 K of static noise; a diurnal cycle over land (air
+    peaking at 15 h, skin at 13 h local solar time, 1.6x in arid climates). A numba kernel.
+    """
+    from xgpm.simulate import _scene_kernels
+
     ts = pd.Timestamp(time)
     doy = ts.day_of_year + ts.hour / 24.0
-    sin2 = np.sin(np.deg2rad(lat)) ** 2
-    season = _seasonal_phase(doy - 15.0, lat)  # the ground lags the sun
-    t_land = 302.0 - 42.0 * sin2 + 0.3 * np.abs(lat) * season
-    t_land = t_land + np.where(main_class == 2, 3.0, 0.0) - np.where(main_class == 5, 12.0, 0.0)
-    sst = np.maximum(302.0 - 32.0 * sin2 + 0.08 * np.abs(lat) * season, 271.2)
-    daily = land * t_land + (1 - land) * (sst - 1.0) + 2.0 * noise
-    local_hour = (ts.hour + ts.minute / 60.0 + lon / 15.0) % 24.0
-    diurnal = np.cos(2 * np.pi * (local_hour - 15.0) / 24.0)
-    arid = np.where(main_class == 2, 1.6, 1.0)
-    t2m = daily + land * 4.0 * arid * diurnal
-    skin_land = t2m + 0.5 + 4.5 * arid * np.cos(2 * np.pi * (local_hour - 13.0) / 24.0)
-    skin = land * skin_land + (1 - land) * np.maximum(sst + 0.5 * noise, 271.2)
-    return daily.astype(np.float32), t2m.astype(np.float32), skin.astype(np.float32)
+    season_cycle = float(np.cos(2 * np.pi * (doy - 15.0 - 200.0) / 365.25))  # ground lags sun
+    n = np.shape(lat)[0]
+    daily, t2m, skin = (np.empty(n, np.float32) for _ in range(3))
+    _scene_kernels.temperatures(
+        np.ascontiguousarray(lat, np.float64),
+        np.ascontiguousarray(lon, np.float64),
+        np.ascontiguousarray(land, np.float32),
+        np.ascontiguousarray(main_class),
+        np.ascontiguousarray(noise, np.float32),
+        season_cycle,
+        ts.hour + ts.minute / 60.0,
+        daily,
+        t2m,
+        skin,
+    )
+    return daily, t2m, skin
 
 
 # ----------------------------------------------------------------------------- grid handling
@@ -393,6 +426,8 @@ class _SceneContext:
     """Everything about a grid that does not change with time."""
 
     def __init__(self, lat: np.ndarray, lon: np.ndarray, seed: int, resolution_km: float):
+        from xgpm.simulate import _scene_kernels
+
         self.shape = lat.shape
         self.lat = lat.ravel()
         self.lon = lon.ravel()
@@ -410,34 +445,60 @@ class _SceneContext:
         self.tiles = self._tiles(self.resolution_km, parts)
         self.coarse_tiles = self._tiles(2.0 * self.resolution_km, parts)
         n = self.lat.size
-        static = {name: np.zeros(n, np.float32) for name in ("surface", "moisture", "wind", "temp")}
-        tasks = [
-            (info, name, beta)
-            for info in self.coarse_tiles
-            for name, beta in (("surface", 3.0), ("moisture", 3.6), ("wind", 3.6), ("temp", 4.0))
-        ]
+        static_betas = (("surface", 3.0), ("moisture", 3.6), ("wind", 3.6), ("temp", 4.0))
+        static = {name: np.zeros(n, np.float32) for name, _ in static_betas}
 
-        def static_part(task: tuple) -> np.ndarray:
-            info, name, beta = task
-            field = _static_field(self.seed, name, info.tile, beta)
-            return np.sqrt(info.weight) * _noise.sample(field, info.rows, info.cols)
+        def static_part(info: _TileInfo) -> np.ndarray:
+            # The static fields live on tiles at twice the coarse spacing (steep spectra: < 2 %
+            # of their variance is at scales below 4 spacings); the same tile, so its pixel
+            # coordinates follow from the coarse tile's by a scale and a shift.
+            tile = _noise.make_tile(*info.tile.key, _STATIC_FACTOR * info.tile.resolution_km)
+            shift = 0.5 * (tile.n_pix - 1) - 0.5 * (info.tile.n_pix - 1) / _STATIC_FACTOR
+            fields = [_static_field(self.seed, name, tile, b) for name, b in static_betas]
+            out = np.empty((len(fields), info.index.size), dtype=np.float32)
+            _scene_kernels.bilinear_weighted4(
+                *fields, info.rows, info.cols, 1.0 / _STATIC_FACTOR, shift, info.weight, out
+            )
+            return out
 
         # Tiles in parallel, summed in tile order (the same values for any number of threads).
-        for (info, name, _beta), part in zip(
-            tasks, _parallel.map_ordered(static_part, tasks), strict=True
+        for info, parts in zip(
+            self.coarse_tiles, _parallel.map_ordered(static_part, self.coarse_tiles), strict=True
         ):
-            static[name][info.index] += part
+            for (name, _), part in zip(static_betas, parts, strict=True):
+                _scene_kernels.add_at(static[name], info.index, part)
         self.static = static
         self.wetness = _WETNESS[self.main_class]
 
     def _tiles(self, resolution_km: float, parts: list) -> list[_TileInfo]:
-        tiles = []
-        for band, t, idx, w in parts:
+        from xgpm.simulate import _scene_kernels
+
+        def info(part: tuple) -> _TileInfo:
+            band, t, idx, w = part
             tile = _noise.make_tile(band, t, resolution_km)
-            rows, cols = tile.pixel_coords(self.lat[idx], self.lon[idx])
+            rows, cols = np.empty(idx.size), np.empty(idx.size)
+            _scene_kernels.tile_coords(
+                self.lat,
+                self.lon,
+                idx,
+                tile.lat_c,
+                tile.lon_c,
+                _noise.KM_PER_DEG,
+                tile.km_per_deg_lon,
+                tile.resolution_km,
+                tile.n_pix,
+                rows,
+                cols,
+            )
             climate = _tile_climate(tile.key, self.seed)
-            tiles.append(_TileInfo(tile, idx, w.astype(np.float32), rows, cols, *climate))
-        return tiles
+            return _TileInfo(tile, idx, w.astype(np.float32), rows, cols, *climate)
+
+        return _parallel.map_ordered(info, parts)  # tile by tile, in order
+
+
+#: Spacing of the static fields (surface, moisture, wind, temperature noise) relative to the
+#: clouds' (twice the rain's): 4x the engine resolution, 8 km by default.
+_STATIC_FACTOR = 2.0
 
 
 @functools.lru_cache(maxsize=16)
@@ -504,14 +565,18 @@ def _vortex(tile: _noise.Tile, seed: int, block: int, seconds: float, wind) -> n
     cy, cx = rng.uniform(0.3, 0.7, 2) * n * res
     cx += wind[0] * seconds / 1000.0
     cy += wind[1] * seconds / 1000.0
-    y, x = np.meshgrid(np.arange(n) * res - cy, np.arange(n) * res - cx, indexing="ij")
-    r = np.hypot(x, y) + 1e-3
+    # float32 throughout (a full tile of transcendental functions).
+    y = (np.arange(n) * res - cy).astype(np.float32)[:, None]
+    x = (np.arange(n) * res - cx).astype(np.float32)[None, :]
+    r = np.hypot(x, y) + np.float32(1e-3)
     theta = np.arctan2(y, x)
-    eyewall = 2.5 * np.exp(-(((r - 35.0) / 15.0) ** 2))
-    bands = 1.2 * np.exp(-r / 250.0) * np.cos(2 * theta - np.log(r / 20.0) / np.tan(np.deg2rad(15)))
-    eye = -4.0 * np.exp(-((r / 15.0) ** 2))
-    envelope = 1.5 * np.exp(-((r / 350.0) ** 2)) - 0.5
-    return (eyewall + np.clip(bands, 0, None) + eye + envelope).astype(np.float32)
+    f32 = np.float32
+    eyewall = f32(2.5) * np.exp(-(((r - f32(35.0)) / f32(15.0)) ** 2))
+    spiral = f32(2.0) * theta - np.log(r / f32(20.0)) / f32(np.tan(np.deg2rad(15)))
+    bands = f32(1.2) * np.exp(-r / f32(250.0)) * np.cos(spiral)
+    eye = f32(-4.0) * np.exp(-((r / f32(15.0)) ** 2))
+    envelope = f32(1.5) * np.exp(-((r / f32(350.0)) ** 2)) - f32(0.5)
+    return (eyewall + np.clip(bands, 0, None) + eye + envelope).astype(np.float32, copy=False)
 
 
 def _std_normal_cdf(x: np.ndarray) -> np.ndarray:
@@ -527,7 +592,18 @@ def _std_normal_ppf(p: np.ndarray) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- one time
+def _blend_part(field: np.ndarray, info: _TileInfo) -> np.ndarray:
+    """A tile field sampled at its points times the square root of their blending weight."""
+    from xgpm.simulate import _scene_kernels
+
+    out = np.empty(info.index.size, dtype=np.float32)
+    _scene_kernels.bilinear_weighted(field, info.rows, info.cols, info.weight, out)
+    return out
+
+
 def _scene_at(ctx: _SceneContext, time: np.datetime64) -> dict[str, np.ndarray]:
+    from xgpm.simulate import _scene_kernels
+
     seconds = (time - np.datetime64("1970-01-01T00:00:00", "ns")) / np.timedelta64(1, "s")
     step = int(np.floor(seconds / _noise.STEP_SECONDS))
     within = float(seconds - step * _noise.STEP_SECONDS)
@@ -554,10 +630,12 @@ def _scene_at(ctx: _SceneContext, time: np.datetime64) -> dict[str, np.ndarray]:
         )
         weights = (1.0 - block_frac, block_frac)
         values = np.zeros(len(_PARAM_NAMES))
+        regime_values = np.zeros(len(REGIMES))
         for name, w in zip(regimes, weights, strict=True):
             values += w * np.array([getattr(_REGIME_PARAMS[name], p) for p in _PARAM_NAMES])
-            regime_weight[REGIMES.index(name), info.index] += w * info.weight
-        params[:, info.index] += info.weight[None, :] * values[:, None].astype(np.float32)
+            regime_values[REGIMES.index(name)] += w
+        _scene_kernels.add_outer_at(regime_weight, info.index, info.weight, regime_values)
+        _scene_kernels.add_outer_at(params, info.index, info.weight, values)
         tasks.append(("rain", info, ar, dict(zip(_PARAM_NAMES, values, strict=True))))
     for info, ar in zip(ctx.coarse_tiles, cloud_states, strict=True):
         tasks.append(("cloud", info, ar, None))
@@ -565,11 +643,11 @@ def _scene_at(ctx: _SceneContext, time: np.datetime64) -> dict[str, np.ndarray]:
     def tile_part(task: tuple) -> np.ndarray:
         kind, info, ar, p = task
         tile = info.tile
-        spec = _noise.advect(ar.spectrum_at(step), tile, info.wind, within)
         if kind == "cloud":
             amp = _static_filter_cloud(tile.n_pix, tile.resolution_km)
-            field = _noise.to_field(spec, amp, tile.n_pix)
-            return np.sqrt(info.weight) * _noise.sample(field, info.rows, info.cols)
+            return _blend_part(
+                _noise.to_field(ar.filtered_at(step, amp, within), None, tile.n_pix), info
+            )
         amp = _rain_filter(
             tile.n_pix,
             ctx.resolution_km,
@@ -577,15 +655,15 @@ def _scene_at(ctx: _SceneContext, time: np.datetime64) -> dict[str, np.ndarray]:
             round(p["anisotropy"], 2),
             round(info.angle, 0),
         )
-        field = _noise.to_field(spec, amp, tile.n_pix)
+        field = _noise.to_field(ar.filtered_at(step, amp, within), None, tile.n_pix)
         if p["vortex"] > 0:
             field = field + p["vortex"] * _vortex(tile, ctx.seed, block, within, info.wind)
-        return np.sqrt(info.weight) * _noise.sample(field, info.rows, info.cols)
+        return _blend_part(field, info)
 
     for (kind, info, _ar, _p), part in zip(
         tasks, _parallel.map_ordered(tile_part, tasks), strict=True
     ):
-        (rain_field if kind == "rain" else cloud_field)[info.index] += part
+        _scene_kernels.add_at(rain_field if kind == "rain" else cloud_field, info.index, part)
     # Everything below is point by point: chunks of points in threads give the same values.
     pieces = _parallel.map_ordered(
         lambda sl: _geophysics(
@@ -621,7 +699,110 @@ def _geophysics(
     params: np.ndarray,
     regime_weight: np.ndarray,
 ) -> dict[str, np.ndarray]:
-    """Rain, its type and the companion fields from the blended noise fields and parameters."""
+    """Rain, its type and the companion fields (a numba kernel; see :func:`_geophysics_numpy`)."""
+    from xgpm.simulate import _scene_kernels
+
+    ts = pd.Timestamp(time)
+    doy = ts.day_of_year + ts.hour / 24.0
+    tcwv_cycle = float(np.cos(2 * np.pi * (doy - 200.0) / 365.25))
+    n = ctx.lat.size
+    f32 = {
+        name: np.empty(n, np.float32)
+        for name in (
+            "surface_precip",
+            "rain_water_path",
+            "cloud_liquid_path",
+            "ice_water_path",
+            "total_column_water_vapor",
+            "skin_temperature",
+            "t2m",
+            "wind_speed",
+            "freezing_level",
+            "land_emissivity",
+            "land_polarization",
+            "land_emissivity_slope",
+        )
+    }
+    i8 = {name: np.empty(n, np.int8) for name in ("precip_type", "surface_type", "regime")}
+
+    def c(a: np.ndarray, dtype: Any = np.float32) -> np.ndarray:
+        return np.ascontiguousarray(a, dtype=dtype)
+
+    _scene_kernels.geophysics(
+        c(ctx.lat, np.float64),
+        c(ctx.lon, np.float64),
+        c(ctx.land),
+        c(ctx.main_class, np.int8),
+        c(ctx.koppen_zone, np.int8),
+        c(ctx.wetness),
+        c(ctx.static["surface"]),
+        c(ctx.static["moisture"]),
+        c(ctx.static["wind"]),
+        c(ctx.static["temp"]),
+        c(rain_field),
+        c(cloud_field),
+        c(params),
+        c(regime_weight),
+        _MOISTURE,
+        float(np.cos(2 * np.pi * (doy - 15.0 - 200.0) / 365.25)),  # the ground lags the sun
+        ts.hour + ts.minute / 60.0,
+        tcwv_cycle,
+        6.0 * tcwv_cycle,
+        f32["surface_precip"],
+        i8["precip_type"],
+        f32["rain_water_path"],
+        f32["cloud_liquid_path"],
+        f32["ice_water_path"],
+        f32["total_column_water_vapor"],
+        f32["skin_temperature"],
+        f32["t2m"],
+        f32["wind_speed"],
+        i8["surface_type"],
+        f32["freezing_level"],
+        f32["land_emissivity"],
+        f32["land_polarization"],
+        f32["land_emissivity_slope"],
+        i8["regime"],
+    )
+    out = {**f32, **i8}
+    out["land_fraction"] = ctx.land.astype(np.float32)
+    out["koppen"] = ctx.main_class
+    out["koppen_zone"] = ctx.koppen_zone
+    order = (
+        "surface_precip",
+        "precip_type",
+        "rain_water_path",
+        "cloud_liquid_path",
+        "ice_water_path",
+        "total_column_water_vapor",
+        "skin_temperature",
+        "t2m",
+        "wind_speed",
+        "surface_type",
+        "land_fraction",
+        "koppen",
+        "koppen_zone",
+        "regime",
+        "freezing_level",
+        "land_emissivity",
+        "land_polarization",
+        "land_emissivity_slope",
+    )
+    return {name: out[name] for name in order}
+
+
+def _geophysics_numpy(
+    ctx: _PointView,
+    time: np.datetime64,
+    rain_field: np.ndarray,
+    cloud_field: np.ndarray,
+    params: np.ndarray,
+    regime_weight: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """Rain, its type and the companion fields from the blended noise fields and parameters.
+
+    The numpy reference of the numba kernel behind :func:`_geophysics` (kept for the tests).
+    """
     p = dict(zip(_PARAM_NAMES, params, strict=True))
     regime = np.argmax(regime_weight, axis=0).astype(np.int8)
 
@@ -631,8 +812,11 @@ def _geophysics(
     cdf = _std_normal_cdf(rain_field)
     exceed = np.clip((cdf - (1.0 - wet)) / wet, 0.0, 1.0 - 1e-7)
     raining = rain_field > threshold
-    quantile = _std_normal_ppf(np.clip(exceed, 1e-7, None))
-    rain = np.where(raining, np.exp(p["log_median"] + p["log_sigma"] * quantile), 0.0)
+    # The lognormal rate where it rains (a tenth of the points: the inverse normal CDF there only).
+    wet_points = np.flatnonzero(raining)
+    quantile = _std_normal_ppf(np.clip(exceed[wet_points], 1e-7, None))
+    rain = np.zeros(raining.shape, dtype=np.float64)
+    rain[wet_points] = np.exp(p["log_median"][wet_points] + p["log_sigma"][wet_points] * quantile)
     rain = np.minimum(rain, 250.0).astype(np.float32)
     # The most intense part of each rain area is convective (a share of it, not a fixed rate, so
     # that blended regimes keep their convective cores); drizzle never is.
