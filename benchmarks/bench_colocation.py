@@ -38,6 +38,9 @@ class ColocateFullOrbit:
     def peakmem_gmi_on_ssmis(self, method):
         self.colocate(self.gmi, self.ssmis, radius_km=15, **self.kwargs)
 
+    def peakmem_dpr_on_gmi(self, method):
+        self.colocate(self.dpr, self.gmi, radius_km=10, max_dt="5min", **self.kwargs)
+
 
 class ColocateFullOrbitThreaded:
     """Nearest neighbour on the same full orbits with 2 threads (chunks of equal work)."""
@@ -103,3 +106,27 @@ class GridToSwath:
 
     def time_bilinear(self):
         self.colocate(self.grid, self.gmi, radius_km=20, method="bilinear")
+
+
+class KernelParts:
+    """Building blocks of the swath kernel on a full GMI orbit: unit vectors and tile caps."""
+
+    timeout = 300
+
+    def setup(self):
+        from xgpm.colocation import _kernels as k
+
+        self.k = k
+        gmi = _orbits()[0]
+        self.lon = np.ascontiguousarray(gmi.lon.values)
+        self.lat = np.ascontiguousarray(gmi.lat.values)
+        self.time = gmi.time.values.astype("datetime64[ns]").astype(np.int64)
+        self.xyz = np.empty((3, self.lon.size))
+        k._xyz_run(self.lon.ravel(), self.lat.ravel(), self.xyz, self.lon.size)
+        k.tile_caps(self.lon, self.lat, self.time, False, 13, 5)
+
+    def time_unit_vectors(self):
+        self.k._xyz_run(self.lon.ravel(), self.lat.ravel(), self.xyz, self.lon.size)
+
+    def time_tile_caps(self):
+        self.k.tile_caps(self.lon, self.lat, self.time, False, 13, 5)

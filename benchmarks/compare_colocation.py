@@ -194,7 +194,11 @@ def main() -> None:
                 results[method]["index"] = np.load(npz)["index"]
             x, p = results["xgpm"], results["pyresample"]
             tx, tp = min(x["times"]), min(p["times"])
-            print(f"\n== {case}: radius {CASES[case]['radius_km']} km, {args.threads} thread(s)")
+            load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+            print(
+                f"\n== {case}: radius {CASES[case]['radius_km']} km, {args.threads} thread(s), "
+                f"{time.strftime('%H:%M:%S')} load average {load} (timings are noisy under load)"
+            )
             for name, r in (("xgpm", x), ("pyresample", p)):
                 print(
                     f"  {name:<11} best {min(r['times']) * 1e3:8.1f} ms  median "

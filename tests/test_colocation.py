@@ -358,8 +358,8 @@ def test_balanced_chunks_split_the_overlap_and_select_the_same_source_scans():
     fast, _ = core._plan_swath(src, src_geom, tgt_geom, ["Tc"], chunks, params, "mean", -1, 2, pre)
     slow, _ = core._plan_swath(src, src_geom, tgt_geom, ["Tc"], chunks, params, "mean", -1)
     for a, b in zip(fast, slow, strict=True):
-        np.testing.assert_array_equal(a[7], b[7])  # the same source scans
-        for ca, cb in zip(a[10], b[10], strict=True):  # the same target caps
+        np.testing.assert_array_equal(a[9], b[9])  # the same source scans
+        for ca, cb in zip(a[12], b[12], strict=True):  # the same target caps
             np.testing.assert_array_equal(ca, cb)
     # Work per target block: its pixels x the source blocks within reach.
     block_scans = pre["target_tile"][1]
@@ -392,7 +392,8 @@ def test_lazy_tasks_get_only_needed_source_scans():
         src, src_geom, tgt_geom, ["Tc"], [10] * 6, params, "mean", -1
     )
     assert overlap
-    n_source_scans = [p[4].shape[1] for p in pieces]
+    n_source_scans = [p[5].shape[1] for p in pieces]  # each task's copy of the source lon
+    assert n_source_scans == [p[9].size for p in pieces]
     assert max(n_source_scans) < src.sizes["along_track"]
     assert min(n_source_scans) < max(n_source_scans)
 
@@ -605,3 +606,123 @@ def test_grid_target_with_time_steps():
     assert np.isnan(res.Tc.isel(time=1)).all()
     single = colocate(src, grid.isel(time=0), radius_km=20, max_dt="10min")
     np.testing.assert_array_equal(res.Tc.isel(time=0).values, single.Tc.values)
+
+
+# ------------------------------------------------------------------------------------------
+# Kernel building blocks: trigonometry, bounding caps and slabs, index arithmetic
+# ------------------------------------------------------------------------------------------
+def test_vectorised_unit_vectors_match_numpy():
+    from xgpm.colocation import _kernels as k
+
+    rng = np.random.default_rng(3)
+    lon = np.concatenate([rng.uniform(-360, 360, 5000), [-180, 180, 0, 45, 90, -90, 135, 360]])
+    lat = np.concatenate([rng.uniform(-90, 90, 5000), [90, -90, 0, 45, -45, 89.99, 0, 1]])
+    out = np.empty((3, lon.size))
+    k._xyz_run(lon, lat, out, lon.size)
+    lo, la = np.deg2rad(lon), np.deg2rad(lat)
+    ref = np.stack([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)])
+    # numpy's reference rounds the angle in radians (cos(pi/2) = 6e-17): a few ulp apart.
+    np.testing.assert_allclose(out, ref, rtol=0, atol=1e-15)
+    # Invalid geolocation gives NaN unit vectors (the search never matches them).
+    bad = np.empty((3, 4))
+    k._xyz_run(np.array([np.nan, 0, 0, 10]), np.array([0, np.nan, 91, -90.5]), bad, 4)
+    assert np.isnan(bad).all()
+
+
+@pytest.mark.parametrize("n", [1, 7, 49, 7934, 2**31 + 5])
+def test_float_divmod_equals_integer_divmod(n):
+    from xgpm.colocation import _kernels as k
+
+    rng = np.random.default_rng(n)
+    multiples = np.arange(1, 300, 7, dtype=np.int64) * n  # and their neighbours
+    values = np.concatenate([rng.integers(0, n * 300, 2000), multiples, multiples - 1, [0, 1]])
+    for i in values:
+        assert k._divmod(np.int64(i), n, 1.0 / n) == divmod(int(i), n)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    node=st.floats(-180, 180),
+    arg_lat=st.floats(0, 360),
+    incl=st.floats(20, 100),
+    tile=st.sampled_from([(7, 8), (13, 5), (6, 5), (1, 3), (40, 2)]),
+    wrap=st.booleans(),
+)
+def test_caps_and_slabs_bound_every_pixel(node, arg_lat, incl, tile, wrap):
+    """Pruning is exact only if every pixel lies in its tile's and block's caps and in its scan
+    segment's slab: check on swaths over the poles and the antimeridian, with NaN pixels."""
+    from xgpm.colocation import _kernels as k
+
+    ds = conical_swath(
+        40,
+        25,
+        altitude_km=407,
+        inclination_deg=incl,
+        swath_width_km=900,
+        look_distance_km=480,
+        scan_period_s=1.9,
+        ascending_node_lon_deg=node,
+        start_arg_lat_deg=arg_lat,
+    )
+    lon = ds.lon.values.copy()
+    lat = ds.lat.values.copy()
+    if wrap:  # longitudes in [0, 360): boxes are found the slow way
+        lon = np.where(lon < 0, lon + 360, lon)
+    lon[3, 5] = np.nan
+    lat[:, 11] = np.nan  # a missing scan
+    time = np.zeros(lon.shape[1], dtype=np.int64)
+    xyz = np.empty((3, lon.size))
+    k._xyz_run(lon.ravel(), lat.ravel(), xyz, lon.size)
+    xyz = xyz.reshape(3, *lon.shape)
+    block_c, block_r, block_n, _, tile_c, tile_r, tile_n = k.tile_caps(lon, lat, time, False, *tile)
+    tp, ts = tile
+    nbs, nbx = tile_r.shape
+    pts = np.empty((3, tp * ts))
+    buf = np.empty((2, tp * ts))
+    fine_c = np.empty(3)
+    seg = np.empty((ts, 4))
+    for b in range(nbs):
+        for kk in range(nbx):
+            q = xyz[:, kk * tp : (kk + 1) * tp, b * ts : (b + 1) * ts]
+            valid = np.isfinite(q[0])
+            assert tile_n[b, kk] == valid.sum()
+            q = q[:, valid]
+            if q.size == 0:
+                continue
+            chord_tile = np.linalg.norm(q - tile_c[b, kk][:, None], axis=0)
+            assert (chord_tile <= tile_r[b, kk]).all()
+            chord_block = np.linalg.norm(q - block_c[b][:, None], axis=0)
+            assert (chord_block <= block_r[b]).all()
+            fine_r = k._fill_tile(
+                lon, lat, np.arange(lon.shape[1]), time, False, b, kk, tp, ts, pts, buf, fine_c, seg
+            )
+            filled = pts[:, np.isfinite(pts[0])]
+            assert filled.shape[1] == q.shape[1]
+            assert (np.linalg.norm(filled - fine_c[:, None], axis=0) <= fine_r).all()
+            for ls in range(min(ts, lon.shape[1] - b * ts)):
+                seg_pts = pts[:, ls * tp : (ls + 1) * tp]
+                seg_pts = seg_pts[:, np.isfinite(seg_pts[0])]
+                if seg_pts.size == 0:
+                    continue
+                # No pixel is nearer to a point than the slab says: |p . n| - width.
+                probes = q[:, :: max(1, q.shape[1] // 7)] + 0.01 * np.random.default_rng(b).normal(
+                    size=(3, 1)
+                )
+                for p in probes.T:
+                    p = p / np.linalg.norm(p)
+                    lower = abs(p @ seg[ls, :3]) - seg[ls, 3]
+                    assert lower <= np.linalg.norm(seg_pts - p[:, None], axis=0).min()
+
+
+def test_nearest_of_integer_variable_with_extra_dims():
+    src, tgt = crossing_pair()
+    counts = np.arange(src.lon.size * 2, dtype=np.int16).reshape(*src.lon.shape, 2)
+    src["counts"] = (("cross_track", "along_track", "channel"), counts)
+    res = colocate(src, tgt, radius_km=15, variables=["counts"], num_threads=2)
+    assert res.counts.dtype == np.float32
+    index = res.source_index.values
+    ok = index >= 0
+    assert ok.sum() > 100
+    flat = counts.reshape(-1, 2)
+    np.testing.assert_array_equal(res.counts.values[ok], flat[index[ok]])
+    assert np.isnan(res.counts.values[~ok]).all()

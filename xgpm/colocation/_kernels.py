@@ -9,12 +9,16 @@ the nearest pixel in chord is the nearest pixel in great-circle distance.
 Scan order is the spatial index: a swath is cut into tiles of a few consecutive scans x a few
 pixels (about square, ~``SOURCE_TILE_SIZE`` pixels), each with a bounding cap (centre unit
 vector, chord radius, time range), and tiles are grouped into blocks of whole scans. For each
-target block the kernel tests every source block, then each target tile tests the tiles of the
-candidate blocks, then each target pixel the pixels of the candidate tiles, pruned by the tight
-caps of the tiles and of their scan segments (for nearest: the tile of the previous pixel's
-match first, then squared-chord tests against the best distance so far). No global tree is
-built, orbits that cross themselves simply give more than one candidate window, and missing
-scans / NaN geolocation are skipped.
+target block the kernel tests the source blocks (groups of blocks first), then each target tile
+tests the tiles of the candidate blocks, then each target pixel the pixels of the candidate
+tiles, pruned by the tight caps of the tiles and by a slab around each scan segment (for
+nearest: the tile of the previous pixel's match first, then squared-chord tests against the
+best distance so far). No global tree is built, orbits that cross themselves simply give more
+than one candidate window, and missing scans / NaN geolocation are skipped.
+
+Unit vectors come from a branch-free polynomial sine/cosine in degrees (:func:`_sincosd`), so
+the loops that compute them are vectorised (SIMD): trigonometry, once ~30 % of the time, is a
+few percent.
 
 The kernels are compiled ``parallel=False, nogil=True``: parallelism comes from running them on
 several target chunks at once (dask threads or the thread pool of :mod:`.core`), never from
@@ -32,11 +36,66 @@ from numba import njit
 SOURCE_TILE_SIZE = 64
 TARGET_TILE_SIZE = 32
 NAT = np.iinfo(np.int64).min
+_GROUP = 16  # source blocks per group: a coarser level of caps for the block search
+NO_MATCH = np.iinfo(np.int64).max  # flat index before any match (loses every tie)
 
 EARTH_RADIUS_KM = 6371.0
 MODE_NEAREST = 0
 MODE_MEAN = 1
 MODE_GAUSSIAN = 2
+
+
+# fdlibm's __kernel_sin / __kernel_cos minimax polynomials on [-pi/4, pi/4] (error < 1 ulp).
+_S1 = -1.66666666666666324348e-01
+_S2 = 8.33333333332248946124e-03
+_S3 = -1.98412698298579493134e-04
+_S4 = 2.75573137070700676789e-06
+_S5 = -2.50507602534068634195e-08
+_S6 = 1.58969099521155010221e-10
+_C1 = 4.16666666666666019037e-02
+_C2 = -1.38888888888741095749e-03
+_C3 = 2.48015872894767294178e-05
+_C4 = -2.75573143513906633035e-07
+_C5 = 2.08757232129817482790e-09
+_C6 = -1.13596475577881948265e-11
+_D2R = math.pi / 180.0
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _sincosd(deg):
+    """(sin, cos) of an angle in degrees, without calls or branches (so loops vectorise).
+
+    The quadrant is removed in degrees (``deg - 90 q`` is exact for |deg| <= 360), then
+    fdlibm's polynomials on [-45, 45] deg give results within ~1 ulp of glibc's.
+    """
+    q = math.floor(deg * (1.0 / 90.0) + 0.5)
+    r = (deg - 90.0 * q) * _D2R
+    z = r * r
+    sn = r + r * z * (_S1 + z * (_S2 + z * (_S3 + z * (_S4 + z * (_S5 + z * _S6)))))
+    cs = 1.0 - 0.5 * z + z * z * (_C1 + z * (_C2 + z * (_C3 + z * (_C4 + z * (_C5 + z * _C6)))))
+    qi = np.int64(q) & 3
+    s1 = cs if qi & 1 else sn
+    c1 = sn if qi & 1 else cs
+    s1 = -s1 if qi & 2 else s1
+    c1 = -c1 if (qi + 1) & 2 else c1
+    return s1, c1
+
+
+@njit(cache=True, nogil=True)
+def _xyz_run(lon, lat, out, n):
+    """Unit vectors of ``lon[:n]``, ``lat[:n]`` (degrees) into ``out[0:3, :n]``; NaN if invalid.
+
+    Branch-free, so the loop is vectorised (SIMD): ~15x faster than glibc's sin/cos per pixel.
+    """
+    for i in range(n):
+        lo = np.float64(lon[i])
+        la = np.float64(lat[i])
+        bad = (lo != lo) | ~(abs(la) <= 90.0 + 1e-9)
+        sla, cla = _sincosd(la)
+        slo, clo = _sincosd(lo)
+        out[0, i] = np.nan if bad else cla * clo
+        out[1, i] = np.nan if bad else cla * slo
+        out[2, i] = np.nan if bad else sla
 
 
 @njit(cache=True, nogil=True)
@@ -46,11 +105,11 @@ def _xyz(lon, lat, out, k):
     la = np.float64(lat)
     if lo != lo or la != la or abs(la) > 90.0 + 1e-9:
         return False
-    d2r = math.pi / 180.0
-    cl = math.cos(la * d2r)
-    out[0, k] = cl * math.cos(lo * d2r)
-    out[1, k] = cl * math.sin(lo * d2r)
-    out[2, k] = math.sin(la * d2r)
+    sla, cla = _sincosd(la)
+    slo, clo = _sincosd(lo)
+    out[0, k] = cla * clo
+    out[1, k] = cla * slo
+    out[2, k] = sla
     return True
 
 
@@ -62,7 +121,8 @@ def _box_cap(lon, lat, x0, x1, s0, s1, stime, use_time, out_c):
     (distance grows with |dlon| along a parallel and is unimodal along a meridian), so the cap
     through the farthest corner contains every pixel. Boxes spanning more than 180
     deg of longitude (around a pole) get a polar cap. Fills out_c (3,) with the centre, returns
-    (chord radius, number of valid pixels).
+    (chord radius, number of valid pixels). (:func:`tile_caps` finds the boxes of ordinary
+    tiles faster itself and calls this for the others.)
     """
     la_min = 1e9
     la_max = -1e9
@@ -110,6 +170,12 @@ def _box_cap(lon, lat, x0, x1, s0, s1, stime, use_time, out_c):
         if lw_max - lw_min < lo_max - lo_min:
             lo_min = lw_min
             lo_max = lw_max
+    return _cap_of_box(la_min, la_max, lo_min, lo_max, out_c), n
+
+
+@njit(cache=True, nogil=True)
+def _cap_of_box(la_min, la_max, lo_min, lo_max, out_c):
+    """Centre (into ``out_c``) and chord radius of the cap around a lat/lon box."""
     span = lo_max - lo_min
     d2r = math.pi / 180.0
     if span > 180.0:
@@ -124,28 +190,21 @@ def _box_cap(lon, lat, x0, x1, s0, s1, stime, use_time, out_c):
         out_c[2] = cz
         chord = 2.0 * math.sin(0.5 * min(ang, math.pi))
     else:
-        c_lo = 0.5 * (lo_min + lo_max) * d2r
-        c_la = 0.5 * (la_min + la_max) * d2r
-        cl = math.cos(c_la)
-        out_c[0] = cl * math.cos(c_lo)
-        out_c[1] = cl * math.sin(c_lo)
-        out_c[2] = math.sin(c_la)
-        # Chord from the centre to the farthest of the 4 corners.
-        c0 = math.cos(lo_min * d2r)
-        sn0 = math.sin(lo_min * d2r)
-        c1 = math.cos(lo_max * d2r)
-        sn1 = math.sin(lo_max * d2r)
-        chord = 0.0
-        for la in (la_min, la_max):
-            cla = math.cos(la * d2r)
-            sla = math.sin(la * d2r)
-            chord = max(
-                chord,
-                _chord(cla * c0, cla * sn0, sla, out_c[0], out_c[1], out_c[2]),
-                _chord(cla * c1, cla * sn1, sla, out_c[0], out_c[1], out_c[2]),
-            )
+        # (Polynomial sin/cos in degrees, as for the pixels: no libm calls per tile.)
+        s_la, c_la = _sincosd(0.5 * (la_min + la_max))
+        s_lo, c_lo = _sincosd(0.5 * (lo_min + lo_max))
+        out_c[0] = c_la * c_lo
+        out_c[1] = c_la * s_lo
+        out_c[2] = s_la
+        # Chord to the farthest corner (haversine form): the corners are (la, lon_c +- half
+        # span), all at the same latitude offset, so the farthest is the one whose latitude
+        # has the larger cosine.
+        s_h, _ = _sincosd(0.25 * (la_max - la_min))
+        s_d, _ = _sincosd(0.25 * (lo_max - lo_min))
+        _, c_far = _sincosd(min(abs(la_min), abs(la_max)))
+        chord = 2.0 * math.sqrt(s_h * s_h + c_la * c_far * s_d * s_d)
     # Margin so rounding never prunes a pixel on the cap's edge (~1e-6 m).
-    return chord * (1.0 + 1e-9) + 1e-12, n
+    return chord * (1.0 + 1e-9) + 1e-12
 
 
 @njit(cache=True, nogil=True)
@@ -169,6 +228,29 @@ def _chord(ax, ay, az, bx, by, bz):
     dy = ay - by
     dz = az - bz
     return math.sqrt(dx * dx + dy * dy + dz * dz)
+
+
+@njit(cache=True, nogil=True)
+def _asin_half_chord(chord2):
+    """Return ``asin(chord / 2)`` from the squared chord, without libm for short distances.
+
+    Below ``chord / 2 = 0.01`` (127 km) the series to x**7 is within 3e-16 relative (the
+    distance is stored as float32); libm's ``asin`` beyond.
+    """
+    x = 0.5 * math.sqrt(chord2)
+    if x < 0.01:
+        x2 = x * x
+        return x * (1.0 + x2 * (1.0 / 6.0 + x2 * (3.0 / 40.0 + x2 * (5.0 / 112.0))))
+    return math.asin(min(1.0, x))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _far(ax, ay, az, bx, by, bz, lim):
+    """Whether the chord between a and b exceeds ``lim`` (>= 0), without a square root."""
+    dx = ax - bx
+    dy = ay - by
+    dz = az - bz
+    return dx * dx + dy * dy + dz * dz > lim * lim
 
 
 @njit(cache=True, nogil=True)
@@ -197,7 +279,33 @@ def tile_caps(lon, lat, stime, use_time, tile_pixels, tile_scans):
         for k in range(nbx):
             x0 = k * tile_pixels
             x1 = min(nx, x0 + tile_pixels)
-            r, n = _box_cap(lon, lat, x0, x1, s0, s1, stime, use_time, tile_c[b, k])
+            # Lat/lon box with selects, no branches (3x faster than skipping invalid pixels);
+            # tiles with longitudes outside [-180, 180) or spanning > 180 deg go the slow way.
+            la_min = 1e9
+            la_max = -1e9
+            lo_min = 1e9
+            lo_max = -1e9
+            n = 0
+            odd = False
+            for x in range(x0, x1):
+                for s in range(s0, s1):
+                    lo = np.float64(lon[x, s])
+                    la = np.float64(lat[x, s])
+                    ok = (lo == lo) & (abs(la) <= 90.0 + 1e-9)
+                    if use_time:
+                        ok &= stime[s] != NAT
+                    odd |= ok & ((lo < -180.0) | (lo >= 180.0))
+                    n += ok
+                    la_min = min(la_min, la) if ok else la_min
+                    la_max = max(la_max, la) if ok else la_max
+                    lo_min = min(lo_min, lo) if ok else lo_min
+                    lo_max = max(lo_max, lo) if ok else lo_max
+            if n == 0:
+                r = 0.0
+            elif odd or lo_max - lo_min > 180.0:
+                r, n = _box_cap(lon, lat, x0, x1, s0, s1, stime, use_time, tile_c[b, k])
+            else:
+                r = _cap_of_box(la_min, la_max, lo_min, lo_max, tile_c[b, k])
             tile_r[b, k] = r
             tile_n[b, k] = n
             if n > 0:
@@ -392,99 +500,121 @@ def _scan_axes(t_lon, t_lat, x, s, p):
 
 @njit(cache=True, nogil=True)
 def _fill_tile(
-    s_lon, s_lat, s_time, use_time, b, k, tile_pixels, tile_scans, pts, cap_c, seg_c, seg_r
+    s_lon, s_lat, s_cols, s_time, use_time, b, k, tile_pixels, tile_scans, pts, buf, cap_c, seg
 ):
     """Fill the unit vectors of tile (b, k), scan by scan; NaN for invalid pixels or NaT scans.
 
+    Local source scan ``ss`` is column ``s_cols[ss]`` of ``s_lon`` / ``s_lat`` (``s_time`` is
+    local). ``pts`` is (3, tile_scans * tile_pixels): x, y, z planes, pixel ``lx`` of scan ``ls`` at
+    ``ls * tile_pixels + lx`` (padding beyond the swath edge is NaN); ``buf`` (2, same) is work
+    space for the gathered lon/lat, so that the trigonometry runs as one vectorised loop.
+
     Also writes the tile's tight cap centre to ``cap_c`` and returns its chord radius (tighter
     than the lat/lon-box cap used for planning, so the per-pixel pruning visits fewer tiles),
-    and the cap of each of its scan segments to ``seg_c`` / ``seg_r`` (radius -1: no pixel).
+    and a slab around each of its scan segments to ``seg`` (tile_scans, 4): the unit normal of
+    the great circle through the segment's first and last valid pixels and the largest
+    ``|q . normal|`` of its pixels ``q`` (the half width). A point ``p`` is at least
+    ``|p . normal| - width`` from every pixel of the segment (projection on a unit vector
+    shortens chords), and scan lines are nearly great-circle arcs, so the slab is thin: it
+    rules out the other scans of the tile at once.
     """
     nxs = s_lon.shape[0]
-    nss = s_lon.shape[1]
+    nss = s_time.shape[0]
     s0 = b * tile_scans
     x0 = k * tile_pixels
+    nls = min(nss - s0, tile_scans)
+    nlx = min(nxs - x0, tile_pixels)
+    size = tile_scans * tile_pixels
+    blon = buf[0]
+    blat = buf[1]
+    if nls < tile_scans or nlx < tile_pixels:
+        blon[:size] = np.nan
+    for lx in range(nlx):  # along the scans: contiguous reads of the (cross, scan) arrays
+        for ls in range(nls):
+            j = ls * tile_pixels + lx
+            col = s_cols[s0 + ls]
+            blon[j] = s_lon[x0 + lx, col]
+            blat[j] = s_lat[x0 + lx, col]
+    if use_time:
+        for ls in range(nls):
+            if s_time[s0 + ls] == NAT:
+                for lx in range(nlx):
+                    blon[ls * tile_pixels + lx] = np.nan
+    _xyz_run(blon, blat, pts, size)
+    px = pts[0]
+    py = pts[1]
+    pz = pts[2]
     cx = 0.0
     cy = 0.0
     cz = 0.0
-    nls = min(nss - s0, tile_scans)
-    nlx = min(nxs - x0, tile_pixels)
-    for ls in range(nls):
-        ss = s0 + ls
-        bad_time = use_time and s_time[ss] == NAT
-        for lx in range(nlx):
-            j = ls * tile_pixels + lx
-            if bad_time or not _xyz(s_lon[x0 + lx, ss], s_lat[x0 + lx, ss], pts.T, j):
-                pts[j, 0] = np.nan
-                pts[j, 1] = np.nan
-                pts[j, 2] = np.nan
-            else:
-                cx += pts[j, 0]
-                cy += pts[j, 1]
-                cz += pts[j, 2]
     for ls in range(tile_scans):
-        # Scan segment caps: centre = first + last valid pixel (normalised), radius = max chord.
-        seg_r[ls] = -1.0
+        # Slab of the scan segment: the plane through the centre of the sphere and its first and
+        # last valid pixels, and how far its pixels are from that plane.
+        seg[ls, 0] = 0.0  # no valid pixel: a slab that rejects every point
+        seg[ls, 1] = 0.0
+        seg[ls, 2] = 0.0
+        seg[ls, 3] = -8.0
         if ls >= nls:
             continue
         first = -1
         last = -1
         for lx in range(nlx):
             j = ls * tile_pixels + lx
-            if pts[j, 0] == pts[j, 0]:
+            if px[j] == px[j]:
                 if first < 0:
                     first = j
                 last = j
+                cx += px[j]
+                cy += py[j]
+                cz += pz[j]
         if first < 0:
             continue
-        sx = pts[first, 0] + pts[last, 0]
-        sy = pts[first, 1] + pts[last, 1]
-        sz = pts[first, 2] + pts[last, 2]
-        sn = math.sqrt(sx * sx + sy * sy + sz * sz)
-        if sn < 1e-12:
-            seg_c[ls, 0] = 0.0
-            seg_c[ls, 1] = 0.0
-            seg_c[ls, 2] = 0.0
-            seg_r[ls] = 4.0  # antipodal ends: never prunes
+        nx_ = py[first] * pz[last] - pz[first] * py[last]
+        ny_ = pz[first] * px[last] - px[first] * pz[last]
+        nz_ = px[first] * py[last] - py[first] * px[last]
+        nn = math.sqrt(nx_ * nx_ + ny_ * ny_ + nz_ * nz_)
+        if nn < 1e-12:  # one pixel, or ends (anti)parallel: a slab that never prunes
+            seg[ls, 0] = 1.0
+            seg[ls, 3] = 4.0
             continue
-        seg_c[ls, 0] = sx / sn
-        seg_c[ls, 1] = sy / sn
-        seg_c[ls, 2] = sz / sn
-        m2 = 0.0
+        nx_ /= nn
+        ny_ /= nn
+        nz_ /= nn
+        w = 0.0
         for lx in range(nlx):
             j = ls * tile_pixels + lx
-            if pts[j, 0] == pts[j, 0]:
-                dx = pts[j, 0] - seg_c[ls, 0]
-                dy = pts[j, 1] - seg_c[ls, 1]
-                dz = pts[j, 2] - seg_c[ls, 2]
-                m2 = max(m2, dx * dx + dy * dy + dz * dz)
-        seg_r[ls] = math.sqrt(m2) * (1.0 + 1e-9) + 1e-12
+            h = abs(px[j] * nx_ + py[j] * ny_ + pz[j] * nz_)
+            w = h if h > w else w  # NaN (invalid pixel) never wins
+        seg[ls, 0] = nx_
+        seg[ls, 1] = ny_
+        seg[ls, 2] = nz_
+        seg[ls, 3] = w * (1.0 + 1e-9) + 1e-12
     norm = math.sqrt(cx * cx + cy * cy + cz * cz)
     if norm < 1e-12:
         cap_c[0] = 0.0
         cap_c[1] = 0.0
         cap_c[2] = 0.0
         return 4.0  # no valid pixel (or a degenerate spread): never prunes wrongly
-    cap_c[0] = cx / norm
-    cap_c[1] = cy / norm
-    cap_c[2] = cz / norm
+    ux = cx / norm
+    uy = cy / norm
+    uz = cz / norm
+    cap_c[0] = ux
+    cap_c[1] = uy
+    cap_c[2] = uz
     r2 = 0.0
-    for ls in range(nls):
-        for lx in range(nlx):
-            j = ls * tile_pixels + lx
-            if pts[j, 0] == pts[j, 0]:
-                dx = pts[j, 0] - cap_c[0]
-                dy = pts[j, 1] - cap_c[1]
-                dz = pts[j, 2] - cap_c[2]
-                r2 = max(r2, dx * dx + dy * dy + dz * dz)
+    for j in range(size):
+        dx = px[j] - ux
+        dy = py[j] - uy
+        dz = pz[j] - uz
+        d2 = dx * dx + dy * dy + dz * dz
+        r2 = d2 if d2 > r2 else r2
     return math.sqrt(r2) * (1.0 + 1e-9) + 1e-12
 
 
 @njit(cache=True, nogil=True, inline="always")
 def _nearest_in_tile(
     s_pts,
-    seg_c,
-    seg_r,
+    seg,
     t,
     b,
     k,
@@ -495,7 +625,6 @@ def _nearest_in_tile(
     s_time,
     use_time,
     max_dt,
-    r2,
     bd2,
     bi,
     bound,
@@ -504,40 +633,39 @@ def _nearest_in_tile(
     tile_pixels,
     tile_scans,
 ):
-    """Scan tile (b, k) (flat index ``t`` of ``s_pts``) for the nearest pixel within ``r2``.
+    """Scan tile (b, k) (flat index ``t`` of ``s_pts``) for a pixel nearer than ``bd2``.
 
-    Returns the updated (bd2, bi).
+    Returns the updated (bd2, bi): squared chord and flat source index of the best pixel. Start
+    from ``bd2 = r2`` (squared search radius) and ``bi = NO_MATCH``: a pixel wins when it is
+    nearer, or as near with a lower flat index (ties go to the lowest index), so a pixel on
+    the radius is accepted and NaN (invalid) pixels never are.
 
-    ``bound`` is the chord of the best match so far (or the radius): scan segments whose cap is
-    farther than that are skipped (squared chords, no square root).
+    Scan segments whose slab is farther than the best chord so far are skipped.
     """
     s0 = b * tile_scans
     x0 = k * tile_pixels
     nls = min(nss - s0, tile_scans)
     nlx = min(nxs - x0, tile_pixels)
+    qx = s_pts[t, 0]
+    qy = s_pts[t, 1]
+    qz = s_pts[t, 2]
     for ls in range(nls):
         ss = s0 + ls
         if use_time:
             st = s_time[ss]
             if st == NAT or abs(st - tt) > max_dt:
                 continue
-        rs = seg_r[t, ls]
-        if rs < 0.0:
-            continue
-        ex = px - seg_c[t, ls, 0]
-        ey = py - seg_c[t, ls, 1]
-        ez = pz - seg_c[t, ls, 2]
-        lim = rs + bound
-        if ex * ex + ey * ey + ez * ez > lim * lim:
+        if (
+            abs(px * seg[t, ls, 0] + py * seg[t, ls, 1] + pz * seg[t, ls, 2])
+            > seg[t, ls, 3] + bound
+        ):
             continue
         base = ls * tile_pixels
         for lx in range(nlx):
-            dx = s_pts[t, base + lx, 0] - px
-            dy = s_pts[t, base + lx, 1] - py
-            dz = s_pts[t, base + lx, 2] - pz
+            dx = qx[base + lx] - px
+            dy = qy[base + lx] - py
+            dz = qz[base + lx] - pz
             d2 = dx * dx + dy * dy + dz * dz
-            if not d2 <= r2:  # also skips NaN (invalid pixels)
-                continue
             if d2 <= bd2:
                 f = (x0 + lx) * nss + ss
                 if d2 < bd2 or f < bi:
@@ -548,6 +676,13 @@ def _nearest_in_tile(
 
 
 @njit(cache=True, nogil=True)
+def scratch_floats(n_blocks, n_tiles_per_block, tile_pixels, tile_scans):
+    """Float64 work space :func:`colocate_swath_into` needs for a source of that tiling."""
+    per_tile = 3 * tile_pixels * tile_scans + 4 * tile_scans + 4
+    return n_blocks * n_tiles_per_block * per_tile
+
+
+@njit(cache=True, nogil=True)
 def colocate_swath(
     t_lon,
     t_lat,
@@ -555,6 +690,7 @@ def colocate_swath(
     t_caps,
     s_lon,
     s_lat,
+    s_cols,
     s_time,
     s_caps,
     scan_ids,
@@ -572,7 +708,7 @@ def colocate_swath(
 ):
     """:func:`colocate_swath_into` with freshly allocated outputs; returns them."""
     nxt = t_lon.shape[0]
-    nst = t_lon.shape[1]
+    nst = t_time.shape[0]
     index = np.empty((nxt, nst), dtype=np.int64)
     distance = np.empty((nxt, nst), dtype=np.float32)
     offset = np.empty((nxt, nst), dtype=np.int64)
@@ -582,9 +718,11 @@ def colocate_swath(
         t_lon,
         t_lat,
         t_time,
+        0,
         t_caps,
         s_lon,
         s_lat,
+        s_cols,
         s_time,
         s_caps,
         scan_ids,
@@ -614,9 +752,11 @@ def colocate_swath_into(
     t_lon,
     t_lat,
     t_time,
+    t_col0,
     t_caps,
     s_lon,
     s_lat,
+    s_cols,
     s_time,
     s_caps,
     scan_ids,
@@ -642,7 +782,11 @@ def colocate_swath_into(
 
     Parameters
     ----------
-    t_lon, t_lat, s_lon, s_lat : (nx, ns) lon/lat in degrees (any float dtype), NaN = missing.
+    t_lon, t_lat, s_lon, s_lat : (nx, n) lon/lat in degrees (any float dtype), NaN = missing.
+        They may be the whole swaths (no copies): target scan ``s`` of the task is column
+        ``t_col0 + s`` of ``t_lon`` / ``t_lat``, source scan ``ss`` column ``s_cols[ss]``.
+    t_col0 : first column of the task's target scans in ``t_lon`` / ``t_lat``.
+    s_cols : (ns_s,) int64 column of each source scan of the task in ``s_lon`` / ``s_lat``.
     t_caps, s_caps : :func:`tile_caps` of the target (with ``t_tile_*``) and of the source
         subset (with ``tile_*``, whole blocks of the global source tiling).
     t_time, s_time : (ns,) int64 ns since epoch per scan, ``NAT`` = missing.
@@ -657,7 +801,8 @@ def colocate_swath_into(
     index, distance, offset, n_match, out : the outputs below, written in place (any
         layout, e.g. column slices of the caller's full result; ``index`` of any int dtype
         holding the global flat index, ``n_match`` with 0 rows for nearest).
-    scratch : float64 1-D work buffer reused for the source unit vectors when large enough
+    scratch : float64 1-D work buffer (unit vectors and bounds of the source tiles) of at least
+        :func:`scratch_floats` elements, reused from task to task; smaller: allocated here.
         (saves fresh pages on every call); ``np.empty(0)`` to allocate.
 
     Outputs
@@ -672,9 +817,9 @@ def colocate_swath_into(
     use_time = max_dt >= 0
     nvar = values.shape[0]
     nxt = t_lon.shape[0]
-    nst = t_lon.shape[1]
+    nst = t_time.shape[0]
     nxs = s_lon.shape[0]
-    nss = s_lon.shape[1]
+    nss = s_time.shape[0]
     index[:] = -1
     distance[:] = np.nan
     offset[:] = NAT
@@ -686,22 +831,27 @@ def colocate_swath_into(
     nbs = sb_r.shape[0]
     nbx = st_r.shape[1]
     tb_c, tb_r, tb_n, tb_t, tt_c, tt_r, tt_n = t_caps
-    # Tile-major storage: tile (b, k) holds its pixels scan by scan, contiguous, NaN if invalid.
+    # Tile-major storage: tile (b, k) holds x, y, z planes of its pixels scan by scan,
+    # contiguous, NaN if invalid.
     tile_size = tile_scans * tile_pixels
-    n_pts = nbs * nbx * tile_size * 3
-    if scratch.size >= n_pts:
-        s_pts = scratch[:n_pts].reshape((nbs * nbx, tile_size, 3))
-    else:
-        s_pts = np.empty((nbs * nbx, tile_size, 3))
+    n_tiles = nbs * nbx
+    n_work = scratch_floats(nbs, nbx, tile_pixels, tile_scans)
+    work = scratch[:n_work] if scratch.size >= n_work else np.empty(n_work)
+    # Per source tile, written when the tile is first used (s_done), never read before:
+    s_pts = work[: n_tiles * 3 * tile_size].reshape((n_tiles, 3, tile_size))
+    used = n_tiles * 3 * tile_size
+    seg = work[used : used + n_tiles * tile_scans * 4].reshape((n_tiles, tile_scans, 4))
+    used += n_tiles * tile_scans * 4
+    fine_c = work[used : used + n_tiles * 3].reshape((nbs, nbx, 3))  # tight caps
+    used += n_tiles * 3
+    fine_r = work[used : used + n_tiles].reshape((nbs, nbx))
+    buf = np.empty((2, max(tile_size, t_tile_pixels * t_tile_scans)))
+    t_pts = np.empty((3, t_tile_pixels * t_tile_scans))  # unit vectors of one target tile
     s_done = np.zeros((nbs, nbx), dtype=np.bool_)
-    fine_c = np.zeros((nbs, nbx, 3))  # tight caps of the filled tiles
-    fine_r = np.zeros((nbs, nbx))
-    seg_c = np.zeros((nbs * nbx, tile_scans, 3))  # caps of the scan segments of filled tiles
-    seg_r = np.zeros((nbs * nbx, tile_scans))
     cand_blk = np.empty(nbs, dtype=np.int64)
     cand_b = np.empty(nbs * nbx, dtype=np.int64)
     cand_k = np.empty(nbs * nbx, dtype=np.int64)
-    cand_cap = np.empty((nbs * nbx, 4))  # centre and radius of each candidate's tight cap
+    cand_cap = np.empty((4, nbs * nbx))  # centre and radius of each candidate's tight cap
     lower = np.empty(nbs * nbx)
     order = np.empty(nbs * nbx, dtype=np.int64)
     p = np.zeros((3, 1))
@@ -709,6 +859,8 @@ def colocate_swath_into(
     den = np.zeros(nvar)
     r2 = r_chord * r_chord
     R = EARTH_RADIUS_KM
+    inv_nss = 1.0 / nss
+    g_c, g_r, g_n, g_t = _group_caps(sb_c, sb_r, sb_n, sb_t, _GROUP)
     for a in range(tb_r.shape[0]):
         if tb_n[a] == 0:
             continue
@@ -716,18 +868,41 @@ def colocate_swath_into(
         ts1 = min(nst, ts0 + t_tile_scans)
         tt0 = tb_t[a, 0]
         tt1 = tb_t[a, 1]
-        # Source blocks (whole scans) that can reach this target block.
+        # Source blocks (whole scans) that can reach this target block, in increasing order;
+        # groups of blocks out of reach are skipped at once.
         nblk = 0
-        for b in range(nbs):
-            if sb_n[b] == 0:
+        for g in range(g_r.shape[0]):
+            if g_n[g] == 0:
                 continue
-            if use_time and (sb_t[b, 0] > tt1 + max_dt or sb_t[b, 1] < tt0 - max_dt):
+            if use_time and (g_t[g, 0] > tt1 + max_dt or g_t[g, 1] < tt0 - max_dt):
                 continue
-            d = _chord(tb_c[a, 0], tb_c[a, 1], tb_c[a, 2], sb_c[b, 0], sb_c[b, 1], sb_c[b, 2])
-            if d - tb_r[a] - sb_r[b] > r_chord:
+            if _far(
+                tb_c[a, 0],
+                tb_c[a, 1],
+                tb_c[a, 2],
+                g_c[g, 0],
+                g_c[g, 1],
+                g_c[g, 2],
+                tb_r[a] + g_r[g] + r_chord,
+            ):
                 continue
-            cand_blk[nblk] = b
-            nblk += 1
+            for b in range(g * _GROUP, min(nbs, (g + 1) * _GROUP)):
+                if sb_n[b] == 0:
+                    continue
+                if use_time and (sb_t[b, 0] > tt1 + max_dt or sb_t[b, 1] < tt0 - max_dt):
+                    continue
+                if _far(
+                    tb_c[a, 0],
+                    tb_c[a, 1],
+                    tb_c[a, 2],
+                    sb_c[b, 0],
+                    sb_c[b, 1],
+                    sb_c[b, 2],
+                    tb_r[a] + sb_r[b] + r_chord,
+                ):
+                    continue
+                cand_blk[nblk] = b
+                nblk += 1
         if nblk == 0:
             continue
         for kt in range(tt_r.shape[1]):
@@ -742,14 +917,20 @@ def colocate_swath_into(
             ncand = 0
             for i in range(nblk):
                 b = cand_blk[i]
-                d = _chord(tcx, tcy, tcz, sb_c[b, 0], sb_c[b, 1], sb_c[b, 2])
-                if d - t_r - sb_r[b] > r_chord:
+                if _far(tcx, tcy, tcz, sb_c[b, 0], sb_c[b, 1], sb_c[b, 2], t_r + sb_r[b] + r_chord):
                     continue
                 for k in range(nbx):
                     if st_n[b, k] == 0:
                         continue
-                    d = _chord(tcx, tcy, tcz, st_c[b, k, 0], st_c[b, k, 1], st_c[b, k, 2])
-                    if d - t_r - st_r[b, k] > r_chord:
+                    if _far(
+                        tcx,
+                        tcy,
+                        tcz,
+                        st_c[b, k, 0],
+                        st_c[b, k, 1],
+                        st_c[b, k, 2],
+                        t_r + st_r[b, k] + r_chord,
+                    ):
                         continue
                     cand_b[ncand] = b
                     cand_k[ncand] = k
@@ -759,6 +940,7 @@ def colocate_swath_into(
                         fine_r[b, k] = _fill_tile(
                             s_lon,
                             s_lat,
+                            s_cols,
                             s_time,
                             use_time,
                             b,
@@ -766,40 +948,101 @@ def colocate_swath_into(
                             tile_pixels,
                             tile_scans,
                             s_pts[b * nbx + k],
+                            buf,
                             fine_c[b, k],
-                            seg_c[b * nbx + k],
-                            seg_r[b * nbx + k],
+                            seg[b * nbx + k],
                         )
                     # The tight cap of the filled tile often rules it out for this target tile.
-                    d = _chord(tcx, tcy, tcz, fine_c[b, k, 0], fine_c[b, k, 1], fine_c[b, k, 2])
-                    if d - t_r - fine_r[b, k] > r_chord:
+                    if _far(
+                        tcx,
+                        tcy,
+                        tcz,
+                        fine_c[b, k, 0],
+                        fine_c[b, k, 1],
+                        fine_c[b, k, 2],
+                        t_r + fine_r[b, k] + r_chord,
+                    ):
                         ncand -= 1
                         continue
                     # Contiguous copy of the candidate caps for the per-pixel loop.
-                    cand_cap[ncand - 1, 0] = fine_c[b, k, 0]
-                    cand_cap[ncand - 1, 1] = fine_c[b, k, 1]
-                    cand_cap[ncand - 1, 2] = fine_c[b, k, 2]
-                    cand_cap[ncand - 1, 3] = fine_r[b, k]
+                    cand_cap[0, ncand - 1] = fine_c[b, k, 0]
+                    cand_cap[1, ncand - 1] = fine_c[b, k, 1]
+                    cand_cap[2, ncand - 1] = fine_c[b, k, 2]
+                    cand_cap[3, ncand - 1] = fine_r[b, k]
             if ncand == 0:
                 continue
+            # Unit vectors of the tile's pixels in one vectorised loop (NaN: invalid / NaT).
+            nts = ts1 - ts0
+            n_t = (tx1 - tx0) * nts
+            for x in range(tx0, tx1):
+                for s in range(ts0, ts1):
+                    j = (x - tx0) * nts + s - ts0
+                    buf[0, j] = t_lon[x, t_col0 + s]
+                    buf[1, j] = t_lat[x, t_col0 + s]
+            if use_time:
+                for s in range(ts0, ts1):
+                    if t_time[s] == NAT:
+                        for x in range(tx0, tx1):
+                            buf[0, (x - tx0) * nts + s - ts0] = np.nan
+            _xyz_run(buf[0], buf[1], t_pts, n_t)
+            # The tight cap of the target pixels (the lat/lon-box cap is loose for tiles lying
+            # askew to the meridians) rules out more candidate tiles, keeping their order.
+            cx = 0.0
+            cy = 0.0
+            cz = 0.0
+            for j in range(n_t):
+                if t_pts[0, j] == t_pts[0, j]:
+                    cx += t_pts[0, j]
+                    cy += t_pts[1, j]
+                    cz += t_pts[2, j]
+            norm = math.sqrt(cx * cx + cy * cy + cz * cz)
+            if norm > 1e-12:
+                cx /= norm
+                cy /= norm
+                cz /= norm
+                m2 = 0.0
+                for j in range(n_t):
+                    dx = t_pts[0, j] - cx
+                    dy = t_pts[1, j] - cy
+                    dz = t_pts[2, j] - cz
+                    d2 = dx * dx + dy * dy + dz * dz
+                    m2 = d2 if d2 > m2 else m2  # NaN (invalid pixel) never wins
+                t_r = math.sqrt(m2) * (1.0 + 1e-9) + 1e-12
+                kept = 0
+                for c in range(ncand):
+                    if _far(
+                        cx,
+                        cy,
+                        cz,
+                        cand_cap[0, c],
+                        cand_cap[1, c],
+                        cand_cap[2, c],
+                        t_r + cand_cap[3, c] + r_chord,
+                    ):
+                        continue
+                    cand_b[kept] = cand_b[c]
+                    cand_k[kept] = cand_k[c]
+                    for i in range(4):
+                        cand_cap[i, kept] = cand_cap[i, c]
+                    kept += 1
+                ncand = kept
             seed = -1  # candidate tile of the previous pixel's match: scanned first
             for x in range(tx0, tx1):
                 for s in range(ts0, ts1):
+                    j = (x - tx0) * nts + s - ts0
+                    px = t_pts[0, j]
+                    if px != px:
+                        continue
+                    py = t_pts[1, j]
+                    pz = t_pts[2, j]
                     tt = t_time[s]
-                    if use_time and tt == NAT:
-                        continue
-                    if not _xyz(t_lon[x, s], t_lat[x, s], p, 0):
-                        continue
-                    px = p[0, 0]
-                    py = p[1, 0]
-                    pz = p[2, 0]
                     if mode == MODE_NEAREST:
                         # Neighbouring target pixels have neighbouring matches: the seed tile
                         # gives a tight bound at once, and every other tile is tested with
                         # squared chords only (skip when chord - cap radius > bound). Exact:
                         # a skipped tile holds no pixel as near as the best one.
-                        bi = np.int64(-1)
-                        bd2 = np.inf
+                        bi = NO_MATCH
+                        bd2 = r2
                         bound = r_chord
                         best_c = -1
                         if seed >= 0:
@@ -807,8 +1050,7 @@ def colocate_swath_into(
                             k = cand_k[seed]
                             bd2, bi = _nearest_in_tile(
                                 s_pts,
-                                seg_c,
-                                seg_r,
+                                seg,
                                 b * nbx + k,
                                 b,
                                 k,
@@ -819,7 +1061,6 @@ def colocate_swath_into(
                                 s_time,
                                 use_time,
                                 max_dt,
-                                r2,
                                 bd2,
                                 bi,
                                 bound,
@@ -828,16 +1069,16 @@ def colocate_swath_into(
                                 tile_pixels,
                                 tile_scans,
                             )
-                            if bi >= 0:
+                            if bi != NO_MATCH:
                                 best_c = seed
                                 bound = math.sqrt(bd2)
                         for c in range(ncand):
                             if c == seed:
                                 continue
-                            dx = px - cand_cap[c, 0]
-                            dy = py - cand_cap[c, 1]
-                            dz = pz - cand_cap[c, 2]
-                            lim = cand_cap[c, 3] + bound
+                            dx = px - cand_cap[0, c]
+                            dy = py - cand_cap[1, c]
+                            dz = pz - cand_cap[2, c]
+                            lim = cand_cap[3, c] + bound
                             if dx * dx + dy * dy + dz * dz > lim * lim:
                                 continue
                             b = cand_b[c]
@@ -845,8 +1086,7 @@ def colocate_swath_into(
                             prev = bi
                             bd2, bi = _nearest_in_tile(
                                 s_pts,
-                                seg_c,
-                                seg_r,
+                                seg,
                                 b * nbx + k,
                                 b,
                                 k,
@@ -857,7 +1097,6 @@ def colocate_swath_into(
                                 s_time,
                                 use_time,
                                 max_dt,
-                                r2,
                                 bd2,
                                 bi,
                                 bound,
@@ -871,19 +1110,23 @@ def colocate_swath_into(
                                 bound = math.sqrt(bd2)
                         if best_c >= 0:
                             seed = best_c
-                        if bi >= 0:
-                            xs = bi // nss
-                            ss = bi % nss
+                        if bi != NO_MATCH:
+                            xs, ss = _divmod(bi, nss, inv_nss)
                             index[x, s] = xs * n_scan_global + scan_ids[ss]
-                            distance[x, s] = 2.0 * R * math.asin(min(1.0, 0.5 * math.sqrt(bd2)))
+                            distance[x, s] = 2.0 * R * _asin_half_chord(bd2)
                             if s_time[ss] != NAT and tt != NAT:
                                 offset[x, s] = s_time[ss] - tt
                         continue
+                    p[0, 0] = px
+                    p[1, 0] = py
+                    p[2, 0] = pz
                     ok = False
                     ecx = ecy = ecz = eax = eay = eaz = 0.0
                     ia2 = ic2 = 0.0
                     if mode == MODE_GAUSSIAN:
-                        ok, ecx, ecy, ecz, eax, eay, eaz = _scan_axes(t_lon, t_lat, x, s, p[:, 0])
+                        ok, ecx, ecy, ecz, eax, eay, eaz = _scan_axes(
+                            t_lon, t_lat, x, t_col0 + s, p[:, 0]
+                        )
                         if ok:
                             ia2 = 1.0 / (sigma_along * sigma_along)
                             ic2 = 1.0 / (sigma_cross * sigma_cross)
@@ -926,7 +1169,9 @@ def colocate_swath_into(
                         x0 = k * tile_pixels
                         nls = min(nss - s0, tile_scans)
                         nlx = min(nxs - x0, tile_pixels)
-                        pts = s_pts[b * nbx + k]
+                        qx = s_pts[b * nbx + k, 0]
+                        qy = s_pts[b * nbx + k, 1]
+                        qz = s_pts[b * nbx + k, 2]
                         for ls in range(nls):
                             ss = s0 + ls
                             if use_time:
@@ -935,9 +1180,9 @@ def colocate_swath_into(
                                     continue
                             base = ls * tile_pixels
                             for lx in range(nlx):
-                                dx = pts[base + lx, 0] - px
-                                dy = pts[base + lx, 1] - py
-                                dz = pts[base + lx, 2] - pz
+                                dx = qx[base + lx] - px
+                                dy = qy[base + lx] - py
+                                dz = qz[base + lx] - pz
                                 d2 = dx * dx + dy * dy + dz * dz
                                 if not d2 <= r2:  # also skips NaN (invalid pixels)
                                     continue
@@ -963,10 +1208,9 @@ def colocate_swath_into(
                                         num[v] += w * val
                                         den[v] += w
                     if bi >= 0:
-                        xs = bi // nss
-                        ss = bi % nss
+                        xs, ss = _divmod(bi, nss, inv_nss)
                         index[x, s] = xs * n_scan_global + scan_ids[ss]
-                        distance[x, s] = 2.0 * R * math.asin(min(1.0, 0.5 * math.sqrt(bd2)))
+                        distance[x, s] = 2.0 * R * _asin_half_chord(bd2)
                         if s_time[ss] != NAT and tt != NAT:
                             offset[x, s] = s_time[ss] - tt
                         if mode != MODE_NEAREST:
@@ -974,6 +1218,45 @@ def colocate_swath_into(
                             for v in range(nvar):
                                 if den[v] > 0.0:
                                     out[v, x, s] = num[v] / den[v]
+
+
+@njit(cache=True, nogil=True)
+def _divmod(i, n, inv):
+    """Return ``divmod(i, n)`` for 0 <= i < 2**52, through a float reciprocal ``inv = 1 / n``.
+
+    An integer division costs ~10x more; the float estimate is off by at most one.
+    """
+    q = np.int64(np.float64(i) * inv)
+    r = i - q * n
+    if r < 0:
+        q -= 1
+        r += n
+    elif r >= n:
+        q += 1
+        r -= n
+    return q, r
+
+
+@njit(cache=True, nogil=True)
+def gather_nearest(index, n_scan_global, local_scan, values, out):
+    """Values of the nearest source pixels, without the temporaries of fancy indexing.
+
+    ``out[x, s, :] = values[xs, local_scan[scan], :]`` for the nearest source pixel
+    ``index[x, s] = xs * n_scan_global + scan``, NaN where ``index < 0``.
+    """
+    nv = values.shape[2]
+    inv = 1.0 / n_scan_global
+    for x in range(index.shape[0]):
+        for s in range(index.shape[1]):
+            i = np.int64(index[x, s])
+            if i < 0:
+                for v in range(nv):
+                    out[x, s, v] = np.nan
+                continue
+            xs, scan = _divmod(i, n_scan_global, inv)
+            ls = local_scan[scan]
+            for v in range(nv):
+                out[x, s, v] = values[xs, ls, v]
 
 
 @njit(cache=True, nogil=True)

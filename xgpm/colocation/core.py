@@ -8,6 +8,7 @@ that can reach it.
 
 from __future__ import annotations
 
+import itertools
 import math
 import threading
 from collections.abc import Hashable, Sequence
@@ -351,8 +352,10 @@ def _swath_task(
     t_lon: np.ndarray,
     t_lat: np.ndarray,
     t_time: np.ndarray,
+    t_col0: int,
     s_lon: np.ndarray,
     s_lat: np.ndarray,
+    s_cols: np.ndarray,
     s_time: np.ndarray,
     scan_ids: np.ndarray,
     n_scan_global: int,
@@ -365,13 +368,18 @@ def _swath_task(
 ) -> tuple[np.ndarray, ...] | None:
     """Colocate one target chunk.
 
+    The chunk's target scans are columns ``t_col0 : t_col0 + t_time.size`` of ``t_lon`` /
+    ``t_lat``, and its source scans (global numbers ``scan_ids``) columns ``s_cols`` of
+    ``s_lon`` / ``s_lat``: eager calls pass the whole swaths (no copies), lazy ones the chunk's
+    own copies. ``arrays`` hold the source values of the ``scan_ids`` scans only.
+
     With ``into`` (views of the caller's full outputs, keyed by output name, variables last in
     the order of ``arrays``) results are written there in place and None is returned.
     """
     from xgpm.colocation import _kernels as k
 
     mode = params["mode"]
-    nxt, nst = t_lon.shape
+    nxt, nst = t_lon.shape[0], t_time.size
     values = _stack_values(list(arrays)) if mode != k.MODE_NEAREST else np.zeros((0, 1, 1))
     index_dtype = _index_dtype(s_lon.shape[0] * n_scan_global)
     if into is None:
@@ -387,9 +395,11 @@ def _swath_task(
         t_lon,
         t_lat,
         t_time,
+        t_col0,
         t_caps,
         s_lon,
         s_lat,
+        s_cols,
         s_time,
         s_caps,
         scan_ids,
@@ -411,12 +421,8 @@ def _swath_task(
     )
     var_names = [n for n in (into or {}) if n not in _FIXED_OUTPUTS]
     if mode == k.MODE_NEAREST:
-        ok = index >= 0
-        matched = index[ok]
-        xs, scan = np.divmod(matched, n_scan_global)
-        local = np.empty(n_scan_global, dtype=np.int64)  # global scan -> scan in the subset
+        local = np.zeros(n_scan_global, dtype=np.int64)  # global scan -> scan in the subset
         local[scan_ids] = np.arange(scan_ids.size)
-        pos = local[scan]
         outs = []
         for v, a in enumerate(arrays):
             a = np.asarray(a)
@@ -425,9 +431,17 @@ def _swath_task(
                 g = np.empty(index.shape + a.shape[2:], dtype=dtype)
             else:
                 g = into[var_names[v]]
-            g[...] = np.nan
-            if matched.size:
-                g[ok] = a[xs, pos]
+            # (nx, ns, m) views of the values and of the output (a copy would lose the writes).
+            m = int(np.prod(a.shape[2:]))
+            a3 = a.reshape(a.shape[0], a.shape[1], m)
+            g3 = g.reshape(g.shape[0], g.shape[1], m)
+            if np.may_share_memory(g3, g) and a.dtype.kind in "fiub":
+                k.gather_nearest(index, n_scan_global, local, a3, g3)
+            else:  # unusual layouts: fancy indexing
+                ok = index >= 0
+                xs, scan = np.divmod(index[ok], n_scan_global)
+                g[...] = np.nan
+                g[ok] = a[xs, local[scan]]
             outs.append(g)
         n_match = None
     else:
@@ -696,13 +710,25 @@ def colocate(
             pieces, overlap = _plan_grid(source, src, tgt, names, chunks, params, method, max_dt_ns)
         else:
             pre = None
-            if pool is not None and scans_per_task is None and tgt.lon.size and src.lon.size:
-                # No chunking asked for: chunks of equal work, not of equal size.
+            if not lazy and scans_per_task is None and tgt.lon.size and src.lon.size:
+                # No chunking asked for: chunks of equal work, not of equal size (and with
+                # one thread the block search of the planning, with groups of blocks).
                 chunks, pre = _balanced_chunks(
                     src, tgt, params["r_chord"], max_dt_ns, threads, pool
                 )
             pieces, overlap = _plan_swath(
-                source, src, tgt, names, chunks, params, method, max_dt_ns, threads, pre, pool
+                source,
+                src,
+                tgt,
+                names,
+                chunks,
+                params,
+                method,
+                max_dt_ns,
+                threads,
+                pre,
+                pool,
+                copies=lazy,
             )
         if not overlap and on_empty == "raise":
             raise NoOverlapError(_no_overlap_message(source, target, src, tgt, radius_km, max_dt))
@@ -721,7 +747,25 @@ def colocate(
 
 def _any_match_eager(result: Any) -> bool:
     distance = result["distance"] if isinstance(result, (dict, xr.Dataset)) else result
-    return bool(np.isfinite(np.asarray(distance)).any())
+    distance = np.asarray(distance).reshape(-1)
+    step = 1 << 14  # in pieces: stops at the first match, no full-size temporary
+    return any(np.isfinite(distance[i : i + step]).any() for i in range(0, distance.size, step))
+
+
+def _empty_together(specs: list[tuple[tuple[int, ...], Any]]) -> list[np.ndarray]:
+    """Uninitialised arrays of the given (shape, dtype) carved from one allocation.
+
+    One large allocation is backed by transparent huge pages (numpy advises them from 4 MiB),
+    so the first touch of the outputs costs a few faults instead of one per 4 KiB page, which
+    on a virtual machine costs more than writing the colocation results.
+    """
+    sizes = [int(np.prod(shape)) * np.dtype(dtype).itemsize for shape, dtype in specs]
+    offsets = np.concatenate([[0], np.cumsum([-(-n // 64) * 64 for n in sizes])]).astype(int)
+    arena = np.empty(int(offsets[-1]), dtype=np.uint8)
+    return [
+        arena[offsets[i] : offsets[i] + sizes[i]].view(np.dtype(dtype)).reshape(shape)
+        for i, (shape, dtype) in enumerate(specs)
+    ]
 
 
 def _is_dask(data: Any) -> bool:
@@ -777,12 +821,16 @@ def _tile_shape(lon: np.ndarray, lat: np.ndarray, n_per_tile: int) -> tuple[int,
             lat[min(x + 1, nx - 1), scans],
         )
         d_scan = great_circle_km(lon[x, scans], lat[x, scans], lon[x, scans + 1], lat[x, scans + 1])
-    d_px = np.nanmedian(d_px) if np.isfinite(d_px).any() else np.nan
-    d_scan = np.nanmedian(d_scan) if np.isfinite(d_scan).any() else np.nan
+    d_px, d_scan = (
+        float(np.median(d[np.isfinite(d)])) if np.isfinite(d).any() else np.nan
+        for d in (d_px, d_scan)
+    )
     if not (np.isfinite(d_px) and np.isfinite(d_scan) and d_px > 0 and d_scan > 0):
         return 16, 4
     pixels = int(np.clip(round(math.sqrt(n_per_tile * d_scan / d_px)), 1, max(nx, 1)))
     scans_per_tile = int(np.clip(round(n_per_tile / pixels), 1, 64))
+    # Equal tiles across the scan (49 DPR rays: 7 x 7, not 6 x 8 + 1): no padding to store.
+    pixels = -(-max(nx, 1) // -(-max(nx, 1) // pixels))
     return pixels, scans_per_tile
 
 
@@ -798,8 +846,12 @@ def _plan_swath(
     threads: int = 1,
     pre: dict[str, Any] | None = None,
     pool: ThreadPoolExecutor | None = None,
+    copies: bool = True,
 ) -> tuple[list[tuple[Any, ...]], bool]:
     """One task per target chunk, with the source scans (whole blocks) that can reach it.
+
+    With ``copies`` (lazy calls) each task gets copies of its own target and source
+    geolocation; without (eager calls) the tasks read the whole swaths in place.
 
     ``pre`` (from :func:`_balanced_chunks`, whose chunks must then be passed) holds the tile
     shapes, the caps of the whole source and target and the block pairs: no cap is recomputed.
@@ -827,12 +879,17 @@ def _plan_swath(
     starts = np.concatenate([[0], np.cumsum(chunks)]).astype(int)
 
     def plan(j: int) -> tuple[Any, ...]:
-        start, stop = starts[j], starts[j + 1]
-        t_lon = np.ascontiguousarray(tgt.lon[:, start:stop])
-        t_lat = np.ascontiguousarray(tgt.lat[:, start:stop])
+        start, stop = int(starts[j]), int(starts[j + 1])
         t_time = np.ascontiguousarray(tgt.time[start:stop])
         if pre is None:
-            t_caps = k.tile_caps(t_lon, t_lat, t_time, use_time, t_tile[0], t_tile[1])
+            t_caps = k.tile_caps(
+                np.ascontiguousarray(tgt.lon[:, start:stop]),
+                np.ascontiguousarray(tgt.lat[:, start:stop]),
+                t_time,
+                use_time,
+                t_tile[0],
+                t_tile[1],
+            )
             need = k.blocks_needed(t_caps, s_caps, params["r_chord"], max_dt_ns, tile[1], n_scan)
             scan_ids = np.flatnonzero(need)
             blocks = np.unique(scan_ids // tile[1])
@@ -850,13 +907,17 @@ def _plan_swath(
             sub = slice(int(scan_ids[0]), int(scan_ids[-1]) + 1)
         else:
             sub = scan_ids
+        if copies:  # a task of its own (dask): only the chunk's geolocation
+            t_geo = (tgt.lon[:, start:stop].copy(), tgt.lat[:, start:stop].copy(), t_time, 0)
+            s_lon = np.ascontiguousarray(src.lon[:, sub])
+            s_geo = (s_lon, np.ascontiguousarray(src.lat[:, sub]), np.arange(scan_ids.size))
+        else:  # eager: the whole swaths, read in place (copies cost more than the kernel)
+            t_geo = (tgt.lon, tgt.lat, t_time, start)
+            s_geo = (src.lon, src.lat, scan_ids)
         return (
             _swath_task,
-            t_lon,
-            t_lat,
-            t_time,
-            np.ascontiguousarray(src.lon[:, sub]),
-            np.ascontiguousarray(src.lat[:, sub]),
+            *t_geo,
+            *s_geo,
             np.ascontiguousarray(src.time[sub]),
             scan_ids,
             n_scan,
@@ -872,7 +933,7 @@ def _plan_swath(
             pieces = list(workers.map(plan, range(len(chunks))))
     else:
         pieces = [plan(j) for j in range(len(chunks))]
-    overlap = any(p[7].size > 0 for p in pieces)
+    overlap = any(p[9].size > 0 for p in pieces)
     return pieces, overlap
 
 
@@ -918,26 +979,32 @@ def _balanced_chunks(
     target), so equal numbers of scans leave one thread doing most of it. The caps of the whole
     source and target are computed once (in parallel), the source blocks within reach of each
     target block are listed, and the target is cut on block boundaries into ``3 * threads``
-    chunks (one thread: one per 4096 scans) of about equal (target pixels x candidate source
-    blocks). Only the split changes: the results are identical for any chunking.
+    chunks (one thread: one per 4096 scans, 2 at least) of about equal (target pixels x
+    candidate source blocks). Only the split changes: the results are identical for any
+    chunking.
     """
     from xgpm.colocation import _kernels as k
 
     tile = _tile_shape(src.lon, src.lat, k.SOURCE_TILE_SIZE)
     t_tile = _tile_shape(tgt.lon, tgt.lat, k.TARGET_TILE_SIZE)
     use_time = max_dt_ns >= 0
-    with nullcontext(pool) if pool is not None else ThreadPoolExecutor(threads) as workers:
-        s_futures = _tile_caps_parallel(src, use_time, tile, workers, threads)
-        t_futures = _tile_caps_parallel(tgt, use_time, t_tile, workers, threads)
-        s_caps, t_caps = _join_caps(s_futures), _join_caps(t_futures)
+    if threads == 1:
+        s_caps = k.tile_caps(src.lon, src.lat, src.time, use_time, *tile)
+        t_caps = k.tile_caps(tgt.lon, tgt.lat, tgt.time, use_time, *t_tile)
+    else:
+        with nullcontext(pool) if pool is not None else ThreadPoolExecutor(threads) as workers:
+            s_futures = _tile_caps_parallel(src, use_time, tile, workers, threads)
+            t_futures = _tile_caps_parallel(tgt, use_time, t_tile, workers, threads)
+            s_caps, t_caps = _join_caps(s_futures), _join_caps(t_futures)
     indptr, indices = k.block_pairs(t_caps, s_caps, r_chord, max_dt_ns, 16)
     n_scan = tgt.lon.shape[1]
     # Work of a target block: its pixels times its candidate source blocks, plus a little for
     # the blocks without any (their cap tests).
     work = t_caps[2].astype(np.float64) * (np.diff(indptr) + 0.05)
     cum = np.concatenate([[0.0], np.cumsum(work)])
-    if threads == 1:  # few long tasks: less planning (see _target_chunks)
-        n_tasks = -(-n_scan // _MAX_SCANS_PER_TASK)
+    if threads == 1:  # few long tasks (less planning), but two at least: each task's work
+        # buffer then holds the source tiles of about half the overlap (-5 MiB peak for DPR).
+        n_tasks = max(2, -(-n_scan // _MAX_SCANS_PER_TASK))
     else:
         n_tasks = 3 * threads
     n_tasks = max(1, min(n_tasks, work.size))
@@ -1082,12 +1149,17 @@ def _assemble(
                 )
         return {out_names[i]: da.concatenate(parts[i], axis=1) for i in keep}
     # Eager: tasks write into preallocated outputs, so the result is never held twice.
-    out = {out_names[i]: np.empty((n_cross, n_scan, *shapes[i]), dtype=dtypes[i]) for i in keep}
+    arrays_out = _empty_together([((n_cross, n_scan, *shapes[i]), dtypes[i]) for i in keep])
+    out = {out_names[i]: a for i, a in zip(keep, arrays_out, strict=True)}
     starts = np.concatenate([[0], np.cumsum(chunks)]).astype(int)
 
     threads = 1 if num_threads is None else max(1, int(num_threads))
     local = threading.local()
     scratch_size = max((_scratch_size(p) for p in pieces), default=0)
+    n_workers = min(threads, len(pieces))
+    # One allocation for the work buffers of all threads (huge pages, see _empty_together).
+    scratches = np.empty((max(n_workers, 1), scratch_size))
+    thread_number = itertools.count()
 
     def run(j: int) -> None:
         func, *args = pieces[j]
@@ -1096,7 +1168,7 @@ def _assemble(
             # Write straight into the result, and reuse one work buffer per thread: fresh
             # pages cost more than the arithmetic on a busy machine.
             if getattr(local, "scratch", None) is None:
-                local.scratch = np.empty(scratch_size)
+                local.scratch = scratches[next(thread_number)]
             views = {out_names[i]: out[out_names[i]][:, cols] for i in keep}
             func(*args, into=views, scratch=local.scratch)
             return
@@ -1114,12 +1186,13 @@ def _assemble(
 
 
 def _scratch_size(piece: tuple[Any, ...]) -> int:
-    """Floats of the source unit-vector buffer a swath task needs (0 for other tasks)."""
+    """Floats of the work buffer a swath task needs (0 for other tasks)."""
+    from xgpm.colocation import _kernels as k
+
     if piece[0] is not _swath_task:
         return 0
-    params, s_caps = piece[9], piece[11]
-    n_tiles = s_caps[1].shape[0] * s_caps[5].shape[1]
-    return n_tiles * params["tile"][0] * params["tile"][1] * 3
+    params, s_caps = piece[11], piece[13]
+    return int(k.scratch_floats(s_caps[1].shape[0], s_caps[5].shape[1], *params["tile"]))
 
 
 def _pixel_dims(source: xr.Dataset, name: Hashable) -> set[Hashable]:
