@@ -180,6 +180,7 @@ def main() -> None:
     parser.add_argument("--drain", default="drain")
     parser.add_argument("--rain-every", type=int, default=2)
     parser.add_argument("--rain-weight", type=float, default=5.0)
+    parser.add_argument("--adversarial-weight", type=float, default=1.0, help="stage 2 and Red-GAN")
     parser.add_argument("--learning-rate-redgan", type=float, default=2e-4)
     parser.add_argument("--learning-rate-sharpen", type=float, default=1e-3)
     parser.add_argument("--learning-rate-cyclegan", type=float, default=2e-4)
@@ -270,6 +271,7 @@ def main() -> None:
                 init=copy.deepcopy(sharpened),
                 max_minutes=args.minutes_cyclegan,
                 learning_rate=args.learning_rate_cyclegan,
+                loss_weights={"adversarial": args.adversarial_weight},
                 **common,
             )
     if not args.resume:
@@ -283,7 +285,7 @@ def main() -> None:
             init=copy.deepcopy(red if args.resume else cyc),
             max_minutes=args.minutes_redgan,
             rain_every=args.rain_every,
-            loss_weights={"rain": args.rain_weight},
+            loss_weights={"rain": args.rain_weight, "adversarial": args.adversarial_weight},
             learning_rate=args.learning_rate_redgan,
             **common,
         )
