@@ -347,29 +347,33 @@ def temperatures(lat, lon, land, main_class, noise, season_cycle, hour, daily, t
     season (``season_cycle``: the cosine of the lagged annual phase, +1 at the northern warmest
     time), climate class, land fraction, the static noise and the local solar ``hour``.
     """
-    deg = math.pi / 180.0
     for p in range(lat.shape[0]):
-        la = lat[p]
-        s = math.sin(la * deg)
-        sin2 = s * s
-        season = season_cycle * (1.0 if la + 1e-6 > 0 else -1.0)
-        mc = main_class[p]
-        t_land = 302.0 - 42.0 * sin2 + 0.3 * abs(la) * season
-        if mc == 2:
-            t_land += 3.0
-        elif mc == 5:
-            t_land -= 12.0
-        sst = max(302.0 - 32.0 * sin2 + 0.08 * abs(la) * season, 271.2)
-        lf = land[p]
-        nz = noise[p]
-        day = lf * t_land + (1.0 - lf) * (sst - 1.0) + 2.0 * nz
-        local_hour = (hour + lon[p] / 15.0) % 24.0
-        arid = 1.6 if mc == 2 else 1.0
-        air = day + lf * 4.0 * arid * math.cos(2.0 * math.pi * (local_hour - 15.0) / 24.0)
-        ground = air + 0.5 + 4.5 * arid * math.cos(2.0 * math.pi * (local_hour - 13.0) / 24.0)
-        daily[p] = day
-        t2m[p] = air
-        skin[p] = lf * ground + (1.0 - lf) * max(sst + 0.5 * nz, 271.2)
+        daily[p], t2m[p], skin[p] = point_temperatures(
+            lat[p], lon[p], land[p], main_class[p], noise[p], season_cycle, hour
+        )
+
+
+@njit(cache=True, nogil=True, inline="always")
+def point_temperatures(la, lo, lf, mc, nz, season_cycle, hour):
+    """(daily-mean 2 m, 2 m, skin) temperature (K) of one point.
+
+    The formulas of :func:`temperatures`, shared with the fused geophysics kernel.
+    """
+    s = math.sin(la * (math.pi / 180.0))
+    sin2 = s * s
+    season = season_cycle * (1.0 if la + 1e-6 > 0 else -1.0)
+    t_land = 302.0 - 42.0 * sin2 + 0.3 * abs(la) * season
+    if mc == 2:
+        t_land += 3.0
+    elif mc == 5:
+        t_land -= 12.0
+    sst = max(302.0 - 32.0 * sin2 + 0.08 * abs(la) * season, 271.2)
+    day = lf * t_land + (1.0 - lf) * (sst - 1.0) + 2.0 * nz
+    local_hour = (hour + lo / 15.0) % 24.0
+    arid = 1.6 if mc == 2 else 1.0
+    air = day + lf * 4.0 * arid * math.cos(2.0 * math.pi * (local_hour - 15.0) / 24.0)
+    ground = air + 0.5 + 4.5 * arid * math.cos(2.0 * math.pi * (local_hour - 13.0) / 24.0)
+    return day, air, lf * ground + (1.0 - lf) * max(sst + 0.5 * nz, 271.2)
 
 
 @njit(cache=True, nogil=True)
@@ -496,7 +500,6 @@ def geophysics(
     ``hour`` as in :func:`temperatures`; ``tcwv_cycle`` the cosine of the annual phase and
     ``itcz`` the latitude of the moisture maximum.
     """
-    deg = math.pi / 180.0
     n_regimes = regime_weight.shape[0]
     for p in range(lat.shape[0]):
         la = lat[p]
@@ -531,23 +534,8 @@ def geophysics(
         rain_out[p] = rain
 
         # Temperatures (see temperatures), cooled by rain.
-        s = math.sin(la * deg)
-        sin2 = s * s
         hemisphere = 1.0 if la + 1e-6 > 0 else -1.0
-        season = season_cycle * hemisphere
-        t_land = 302.0 - 42.0 * sin2 + 0.3 * abs(la) * season
-        if mc == 2:
-            t_land += 3.0
-        elif mc == 5:
-            t_land -= 12.0
-        sst = max(302.0 - 32.0 * sin2 + 0.08 * abs(la) * season, 271.2)
-        tn = temp_noise[p]
-        daily = lf * t_land + (1.0 - lf) * (sst - 1.0) + 2.0 * tn
-        local_hour = (hour + lon[p] / 15.0) % 24.0
-        arid = 1.6 if mc == 2 else 1.0
-        t2m = daily + lf * 4.0 * arid * math.cos(2.0 * math.pi * (local_hour - 15.0) / 24.0)
-        ground = t2m + 0.5 + 4.5 * arid * math.cos(2.0 * math.pi * (local_hour - 13.0) / 24.0)
-        skin = lf * ground + (1.0 - lf) * max(sst + 0.5 * tn, 271.2)
+        daily, t2m, skin = point_temperatures(la, lon[p], lf, mc, temp_noise[p], season_cycle, hour)
         cooling = math.sqrt(min(rain, 20.0)) * (1.2 if convective else 0.6)
         t2m -= cooling
         skin -= cooling * (0.3 + 0.7 * lf)
