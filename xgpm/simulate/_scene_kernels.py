@@ -86,6 +86,22 @@ def land_fraction(
         near_lake[p] = flag
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _cell(r, c, ny, nx):
+    """Corner indices and weights of the bilinear cell of (r, c), already clamped to the grid."""
+    i = min(int(r), ny - 2) if ny > 1 else 0
+    j = min(int(c), nx - 2) if nx > 1 else 0
+    return i, j, min(i + 1, ny - 1), min(j + 1, nx - 1), r - i, c - j
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _blend(field, i, j, i1, j1, wr, wc):
+    """Bilinear blend of the four corners of a cell."""
+    top = (1.0 - wc) * field[i, j] + wc * field[i, j1]
+    bottom = (1.0 - wc) * field[i1, j] + wc * field[i1, j1]
+    return (1.0 - wr) * top + wr * bottom
+
+
 @njit(cache=True, nogil=True)
 def bilinear(field, rows, cols, out):
     """Bilinear sample of a 2-D field at fractional (row, col), clamped at the edges.
@@ -96,15 +112,8 @@ def bilinear(field, rows, cols, out):
     for p in range(rows.shape[0]):
         r = min(max(rows[p], 0.0), ny - 1.0)
         c = min(max(cols[p], 0.0), nx - 1.0)
-        i = min(int(r), ny - 2) if ny > 1 else 0
-        j = min(int(c), nx - 2) if nx > 1 else 0
-        wr = r - i
-        wc = c - j
-        i1 = min(i + 1, ny - 1)
-        j1 = min(j + 1, nx - 1)
-        top = (1.0 - wc) * field[i, j] + wc * field[i, j1]
-        bottom = (1.0 - wc) * field[i1, j] + wc * field[i1, j1]
-        out[p] = (1.0 - wr) * top + wr * bottom
+        i, j, i1, j1, wr, wc = _cell(r, c, ny, nx)
+        out[p] = _blend(field, i, j, i1, j1, wr, wc)
 
 
 @njit(cache=True, nogil=True)
@@ -208,15 +217,8 @@ def bilinear_weighted(field, rows, cols, weight, out):
     for p in range(rows.shape[0]):
         r = min(max(rows[p], 0.0), ny - 1.0)
         c = min(max(cols[p], 0.0), nx - 1.0)
-        i = min(int(r), ny - 2) if ny > 1 else 0
-        j = min(int(c), nx - 2) if nx > 1 else 0
-        wr = r - i
-        wc = c - j
-        i1 = min(i + 1, ny - 1)
-        j1 = min(j + 1, nx - 1)
-        top = (1.0 - wc) * field[i, j] + wc * field[i, j1]
-        bottom = (1.0 - wc) * field[i1, j] + wc * field[i1, j1]
-        out[p] = np.float32(math.sqrt(weight[p])) * np.float32((1.0 - wr) * top + wr * bottom)
+        i, j, i1, j1, wr, wc = _cell(r, c, ny, nx)
+        out[p] = np.float32(math.sqrt(weight[p])) * np.float32(_blend(field, i, j, i1, j1, wr, wc))
 
 
 @njit(cache=True, nogil=True)
@@ -387,18 +389,11 @@ def bilinear_weighted4(f0, f1, f2, f3, rows, cols, scale, shift, weight, out):
     for p in range(rows.shape[0]):
         r = min(max(rows[p] * scale + shift, 0.0), ny - 1.0)
         c = min(max(cols[p] * scale + shift, 0.0), nx - 1.0)
-        i = min(int(r), ny - 2) if ny > 1 else 0
-        j = min(int(c), nx - 2) if nx > 1 else 0
-        wr = r - i
-        wc = c - j
-        i1 = min(i + 1, ny - 1)
-        j1 = min(j + 1, nx - 1)
+        i, j, i1, j1, wr, wc = _cell(r, c, ny, nx)
         root = np.float32(math.sqrt(weight[p]))
         for q in range(4):
             field = f0 if q == 0 else f1 if q == 1 else f2 if q == 2 else f3
-            top = (1.0 - wc) * field[i, j] + wc * field[i, j1]
-            bottom = (1.0 - wc) * field[i1, j] + wc * field[i1, j1]
-            out[q, p] = root * np.float32((1.0 - wr) * top + wr * bottom)
+            out[q, p] = root * np.float32(_blend(field, i, j, i1, j1, wr, wc))
 
 
 _SQRT2 = math.sqrt(2.0)
