@@ -105,7 +105,8 @@ def set_threads(n: int | None) -> None:
 # ------------------------------------------------------------------------------------------
 
 
-def _channel_table(sensor: str, labels: Sequence[str]) -> list[tuple[float, float, str]]:
+def _channels(sensor: str, labels: Sequence[str]) -> list[Any]:
+    """The registry's channel records of ``labels`` (a clear error for an unknown label)."""
     from xgpm import sensors
 
     spec = sensors.get(sensor)
@@ -117,7 +118,11 @@ def _channel_table(sensor: str, labels: Sequence[str]) -> list[tuple[float, floa
         raise UnknownChannelError(
             f"{spec.name} has no channel {missing}; its channels are {sorted(found)}"
         )
-    return [(found[lab].frequency, found[lab].offset, found[lab].polarization) for lab in labels]
+    return [found[lab] for lab in labels]
+
+
+def _channel_table(sensor: str, labels: Sequence[str]) -> list[tuple[float, float, str]]:
+    return [(c.frequency, c.offset, c.polarization) for c in _channels(sensor, labels)]
 
 
 def _distance(a: tuple[float, float, str], b: tuple[float, float, str]) -> float:
@@ -375,17 +380,11 @@ def footprint_blur_sigmas(
     >>> [[round(v, 2) for v in pair] for pair in s]
     [[2.48, 1.23], [1.02, 0.38]]
     """
-    from xgpm import sensors
-
-    from .grid import GMI_SPACING_KM
+    from xgpm.translate.grid import GMI_SPACING_KM
 
     def footprints(sensor: str, labels: Sequence[str]) -> list[tuple[float, float]]:
-        spec = sensors.get(sensor)
-        found = {c.label: c for mode in spec.scan_modes.values() for c in mode.channels}
-        return [tuple(found[lab].footprint_km) for lab in labels]
+        return [tuple(c.footprint_km) for c in _channels(sensor, labels)]
 
-    _channel_table(source_sensor, source_channels)  # clear error for unknown channels
-    _channel_table(target_sensor, target_channels)
     spacing_cross, spacing_along = (float(v) for v in (spacing_km or GMI_SPACING_KM))
     mapping = nearest_channel_map(target_sensor, target_channels, source_sensor, source_channels)
     source_fp = footprints(source_sensor, source_channels)
@@ -738,11 +737,7 @@ def load_checkpoint(path: str | Path) -> CycleGANResult:
 
 def _nedt(sensor: str, labels: Sequence[str]) -> list[float]:
     """Registry NEDT (K) of each channel (0 where the registry has none)."""
-    from xgpm import sensors
-
-    spec = sensors.get(sensor)
-    found = {c.label: c for mode in spec.scan_modes.values() for c in mode.channels}
-    return [float(getattr(found[lab], "nedt", 0.0) or 0.0) for lab in labels]
+    return [float(getattr(c, "nedt", 0.0) or 0.0) for c in _channels(sensor, labels)]
 
 
 def _stats(tiles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
