@@ -768,18 +768,10 @@ def _geophysics(
     out["land_fraction"] = ctx.land.astype(np.float32)
     out["koppen"] = ctx.main_class
     out["koppen_zone"] = ctx.koppen_zone
+    from xgpm.simulate.rtm import REQUIRED_VARIABLES
+
     order = (
-        "surface_precip",
-        "precip_type",
-        "rain_water_path",
-        "cloud_liquid_path",
-        "ice_water_path",
-        "total_column_water_vapor",
-        "skin_temperature",
-        "t2m",
-        "wind_speed",
-        "surface_type",
-        "land_fraction",
+        *REQUIRED_VARIABLES,  # what the forward model reads, then the rest
         "koppen",
         "koppen_zone",
         "regime",
