@@ -64,82 +64,6 @@ def _done_scenes(caches: list[Path], windows: list[Any], source: str) -> list[An
     return scenes
 
 
-#: Pixels (across, along the densified source swath: 5.1 and 13.2 km) from any invalid pixel
-#: within which nothing is scored: 80 km, as ``xgpm.translate.evaluate.EDGE_KM``. DRAIN reads
-#: mean-filled inputs beyond the region's edge of a simulated scene, and sees rain there.
-EDGE_PIXELS = (16, 6)
-
-
-def _scored(field: Any) -> np.ndarray:
-    """Pixels scored in a paired field: seen by the DPR, 80 km inside both swaths."""
-    from scipy.ndimage import binary_erosion
-
-    valid = np.isfinite(field.source).all(0) & np.isfinite(field.gmi).all(0)
-    window = np.ones((2 * EDGE_PIXELS[0] + 1, 2 * EDGE_PIXELS[1] + 1), bool)
-    return binary_erosion(valid, window, border_value=0) & np.isfinite(field.dpr)
-
-
-def evaluate(generator: Any, fields: list[Any], drain: str = "drain") -> dict[str, float]:
-    """DRAIN(G(source)) vs DPR, and the TB error against the paired GMI, over paired fields."""
-    import torch
-
-    from xgpm.translate.cyclegan import _Drain
-    from xgpm.translate.train import GMI_CHANNELS
-
-    network = _Drain(drain, GMI_CHANNELS, "cpu")
-    fill = torch.zeros(len(GMI_CHANNELS))
-    fill[network.index] = network.mean
-    rain, truth, tb_error, tb_count = [], [], np.zeros(len(GMI_CHANNELS)), 0
-    with torch.no_grad():
-        for f in fields:
-            valid = np.isfinite(f.source).all(0)
-            x = (torch.from_numpy(f.source) - generator.input_mean[:, None, None]) / (
-                generator.input_std[:, None, None]
-            )
-            x = torch.nan_to_num(x, nan=0.0)[None]
-            pseudo = generator(x)[0]
-            pseudo = torch.where(torch.from_numpy(valid)[None], pseudo, fill[:, None, None])
-            r = network(pseudo[None])[0].numpy()
-            seen = _scored(f)
-            rain.append(r[seen])
-            truth.append(f.dpr[seen])
-            tb_error += np.abs(pseudo.numpy()[:, seen] - f.gmi[:, seen]).sum(1)
-            tb_count += int(seen.sum())
-    return {**_scores(np.concatenate(rain), np.concatenate(truth)), **_tb(tb_error / tb_count)}
-
-
-def _tb(mae: np.ndarray) -> dict[str, float]:
-    from xgpm.translate.train import GMI_CHANNELS
-
-    out = {"tb_mae_k": float(mae.mean())}
-    out.update({f"tb_mae_{c}": float(v) for c, v in zip(GMI_CHANNELS, mae, strict=True)})
-    return out
-
-
-def _scores(predicted: np.ndarray, truth: np.ndarray, threshold: float = 1.0) -> dict[str, float]:
-    hits = float(((predicted >= threshold) & (truth >= threshold)).sum())
-    misses = float(((predicted < threshold) & (truth >= threshold)).sum())
-    false = float(((predicted >= threshold) & (truth < threshold)).sum())
-    clear = truth < 0.1
-    return {
-        "clear_sky_false_alarms": float(((predicted > 0.1) & clear).sum() / max(clear.sum(), 1)),
-        "mse": float(np.mean((predicted - truth) ** 2)),
-        "mae": float(np.mean(np.abs(predicted - truth))),
-        "bias_pct": float(100 * (predicted.mean() - truth.mean()) / max(truth.mean(), 1e-9)),
-        "correlation": float(np.corrcoef(predicted, truth)[0, 1]),
-        "csi": hits / max(hits + misses + false, 1.0),
-        "n": int(truth.size),
-    }
-
-
-def ceiling(fields: list[Any]) -> dict[str, float]:
-    """DRAIN on the paired GMI (the skill pseudo-GMI can at best reach)."""
-    rain = np.concatenate([f.drain_gmi[_scored(f)] for f in fields])
-    truth = np.concatenate([f.dpr[_scored(f)] for f in fields])
-    ok = np.isfinite(rain)
-    return _scores(rain[ok], truth[ok])
-
-
 def gap_closed(adapted: dict, unadapted: dict, gmi: dict) -> dict[str, float]:
     """(skill_adapted - skill_unadapted) / (skill_GMI - skill_unadapted) for MSE, CSI, corr."""
     out = {}
@@ -149,9 +73,21 @@ def gap_closed(adapted: dict, unadapted: dict, gmi: dict) -> dict[str, float]:
     return out
 
 
+def ceiling(fields: list[Any]) -> dict[str, float]:
+    """DRAIN on the paired GMI (the skill pseudo-GMI can at best reach)."""
+    from xgpm.translate.train import rain_scores, scored_pixels
+
+    rain = np.concatenate([f.drain_gmi[scored_pixels(f)] for f in fields])
+    truth = np.concatenate([f.dpr[scored_pixels(f)] for f in fields])
+    ok = np.isfinite(rain)
+    return rain_scores(rain[ok], truth[ok])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--cache", default="/tmp/gan/cache", help="unpaired overpass cache")
+    parser.add_argument(
+        "--cache", nargs="+", default=["/tmp/gan/cache"], help="unpaired overpass caches"
+    )
     parser.add_argument(
         "--pairs-cache", nargs="+", default=["/tmp/gan/pairs-train"], help="paired 2021 caches"
     )
@@ -161,30 +97,42 @@ def main() -> None:
     parser.add_argument("--train-dates", default="2021-01-15,2021-04-15,2021-07-15,2021-10-15")
     parser.add_argument("--paired-dates", default="2021-01-12,2021-07-12")
     parser.add_argument("--eval-dates", default="2022-02-15,2022-08-15")
-    parser.add_argument("--minutes-sharpen", type=float, default=20.0, help="stage 1")
-    parser.add_argument("--minutes-cyclegan", type=float, default=12.0, help="stage 2")
+    parser.add_argument("--minutes-sharpen", type=float, default=3.0, help="stage 1")
+    parser.add_argument("--validate-every", type=int, default=300, help="steps between validations")
+    parser.add_argument("--minutes-cyclegan", type=float, default=0.0, help="stage 2 (adversarial)")
     parser.add_argument("--sharpened", default=None, help="stage-1 checkpoint to start from")
     parser.add_argument("--generator-base", type=int, default=32)
     parser.add_argument("--generator-depth", type=int, default=2)
     parser.add_argument(
         "--gmi-from-paired",
         action="store_true",
-        help="add the GMI swaths of the paired 2021 scenes to the (unpaired) GMI tiles",
+        help="add the GMI swaths of the paired 2021 scenes to the GMI tiles (they share the "
+        "validation scenes' truth)",
     )
-    parser.add_argument("--minutes-redgan", type=float, default=10.0)
+    parser.add_argument(
+        "--minutes-redgan", type=float, default=6.0, help="DRAIN third player on stage 1's cycle"
+    )
+    parser.add_argument("--redgan-rain-weight", type=float, default=1.0)
+    parser.add_argument(
+        "--minutes-redgan-paired",
+        type=float,
+        default=0.0,
+        help="then the paired rain term (DRAIN on the paired GMI) with train_cyclegan",
+    )
+    parser.add_argument("--minutes-dann", type=float, default=6.0)
+    parser.add_argument("--dann-weight", type=float, default=0.1)
     parser.add_argument("--minutes-finetune", type=float, default=2.5)
     parser.add_argument("--curve", default="0,3,8,16", help="paired overpasses for fine-tuning")
-    parser.add_argument("--max-tiles", type=int, default=1500)
+    parser.add_argument("--max-tiles", type=int, default=6000)
     parser.add_argument("--batch-size", type=int, default=6)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--drain", default="drain")
     parser.add_argument("--rain-every", type=int, default=2)
-    parser.add_argument("--rain-weight", type=float, default=5.0)
-    parser.add_argument("--adversarial-weight", type=float, default=1.0, help="stage 2 and Red-GAN")
-    parser.add_argument("--learning-rate-redgan", type=float, default=2e-4)
+    parser.add_argument("--rain-weight", type=float, default=5.0, help="paired rain term")
+    parser.add_argument("--adversarial-weight", type=float, default=1.0, help="stage 2")
+    parser.add_argument("--learning-rate-redgan", type=float, default=3e-4)
     parser.add_argument("--learning-rate-sharpen", type=float, default=1e-3)
     parser.add_argument("--learning-rate-cyclegan", type=float, default=2e-4)
-    parser.add_argument("--resume", default=None, help="results folder of an earlier run")
     parser.add_argument("--results", default="/tmp/gan/results")
     parser.add_argument("--save", action="store_true", help="write weights, cards and figures")
     args = parser.parse_args()
@@ -192,7 +140,7 @@ def main() -> None:
     import torch
 
     from xgpm import models
-    from xgpm.translate import cyclegan, train
+    from xgpm.translate import cyclegan, dann, train
 
     torch.set_num_threads(args.threads)
     results_dir = Path(args.results)
@@ -204,11 +152,12 @@ def main() -> None:
 
     # 1. unpaired data --------------------------------------------------------------------
     files = train.simulate_overpasses(
-        args.cache,
+        args.cache[0],
         regions=("france", "tropical-atlantic", "tropical-pacific"),
         dates=args.train_dates.split(","),
     )
-    files += sorted(Path(args.cache).glob("*.npz"))  # and any other cached 2021 overpass
+    for folder in args.cache:  # and any other cached 2021 overpass
+        files += sorted(Path(folder).glob("*.npz"))
     arrays = train.load_overpasses(sorted(set(files)))
     gmi_swaths = list(arrays["gmi"])
     paired_windows = _windows(args.paired_dates.split(","), 1.0)
@@ -225,73 +174,102 @@ def main() -> None:
         flush=True,
     )
 
-    # 2. paired data ------------------------------------------------------------------------
+    # 2. paired 2021 data: validation (source-DPR) and the fine-tuning pairs ----------------
     pairs = train.paired_fields(paired_scenes, drain=args.drain)
     drain_version = models.card(args.drain).version
-    print(f"paired scenes: {len(pairs)} for training (2021); DRAIN {drain_version}", flush=True)
+    validation = train.rain_validation(pairs, drain=args.drain)
+    print(f"paired scenes: {len(pairs)} (2021; validation); DRAIN {drain_version}", flush=True)
+    selected = {"validation": args.validate_every}
 
-    common = {
-        "source_channels": train.SOURCE_CHANNELS["ssmis"],
-        "batch_size": args.batch_size,
-        "drain": args.drain,
-        "steps": 100_000,
-    }
-    # 3. CycleGAN_R then Red-GAN (or resume both from a checkpoint) ------------------------
+    # 3. CycleGAN_R: stage 1 (+ optional stage 2), then Red-GAN and DANN from it ------------
     generator_kwargs = {
         "base_channels": args.generator_base,
         "depth": args.generator_depth,
         "max_channels": 128,
     }
-    if args.resume:
-        cyc = cyclegan.load_checkpoint(Path(args.resume) / "cyclegan_r.pt")
-        red = cyclegan.load_checkpoint(Path(args.resume) / "redgan.pt")
-    else:
-        # stage 1, possibly continuing an earlier stage 1 (a new cosine schedule)
-        sharpened = cyclegan.load_checkpoint(args.sharpened) if args.sharpened else None
-        if args.minutes_sharpen > 0:
-            sharpened = cyclegan.train_sharpening(
-                source_tiles,
-                gmi_tiles,
-                source_channels=common["source_channels"],
-                generator_kwargs=generator_kwargs,
-                init=sharpened,
-                steps=100_000,
-                max_minutes=args.minutes_sharpen,
-                batch_size=8,
-                learning_rate=args.learning_rate_sharpen,
-            )
-        if sharpened is None:
-            raise SystemExit("--minutes-sharpen 0 needs --sharpened CHECKPOINT")
-        cyclegan.save_checkpoint(sharpened, results_dir / "sharpened.pt")
-        cyc = sharpened
-        if args.minutes_cyclegan > 0:
-            cyc = cyclegan.train_cyclegan(
-                source_tiles,
-                gmi_tiles,
-                init=copy.deepcopy(sharpened),
-                max_minutes=args.minutes_cyclegan,
-                learning_rate=args.learning_rate_cyclegan,
-                loss_weights={"adversarial": args.adversarial_weight},
-                **common,
-            )
-    if not args.resume:
-        red = cyc  # unless trained below
+    sharpened = cyclegan.load_checkpoint(args.sharpened) if args.sharpened else None
+    if args.minutes_sharpen > 0:
+        sharpened = cyclegan.train_sharpening(
+            source_tiles,
+            gmi_tiles,
+            source_channels=train.SOURCE_CHANNELS["ssmis"],
+            generator_kwargs=generator_kwargs,
+            init=sharpened,
+            steps=1_000_000,
+            max_minutes=args.minutes_sharpen,
+            learning_rate=args.learning_rate_sharpen,
+            validation=validation,
+            validate_every=args.validate_every,
+        )
+    if sharpened is None:
+        raise SystemExit("--minutes-sharpen 0 needs --sharpened CHECKPOINT")
+    cyclegan.save_checkpoint(sharpened, results_dir / "sharpened.pt")
+    cyc = sharpened
+    if args.minutes_cyclegan > 0:
+        cyc = cyclegan.train_cyclegan(
+            source_tiles,
+            gmi_tiles,
+            source_channels=train.SOURCE_CHANNELS["ssmis"],
+            init=copy.deepcopy(sharpened),
+            steps=1_000_000,
+            max_minutes=args.minutes_cyclegan,
+            batch_size=args.batch_size,
+            learning_rate=args.learning_rate_cyclegan,
+            loss_weights={"adversarial": args.adversarial_weight},
+            validation=validation,
+            validate_every=args.validate_every,
+        )
+    red = cyc
     if args.minutes_redgan > 0:
+        red = cyclegan.train_sharpening(
+            source_tiles,
+            gmi_tiles,
+            source_channels=train.SOURCE_CHANNELS["ssmis"],
+            init=copy.deepcopy(cyc),
+            steps=1_000_000,
+            max_minutes=args.minutes_redgan,
+            learning_rate=args.learning_rate_redgan,
+            rain_weight=args.redgan_rain_weight,
+            drain=args.drain,
+            validation=validation,
+            validate_every=args.validate_every,
+        )
+    if args.minutes_redgan_paired > 0:
         red = cyclegan.train_cyclegan(
             source_tiles,
             gmi_tiles,
+            source_channels=train.SOURCE_CHANNELS["ssmis"],
             method="redgan",
             rain_pairs=[(f.source, f.drain_gmi) for f in pairs],
-            init=copy.deepcopy(red if args.resume else cyc),
-            max_minutes=args.minutes_redgan,
+            init=copy.deepcopy(red),
+            steps=1_000_000,
+            max_minutes=args.minutes_redgan_paired,
+            batch_size=args.batch_size,
             rain_every=args.rain_every,
-            loss_weights={"rain": args.rain_weight, "adversarial": args.adversarial_weight},
+            loss_weights={"rain": args.rain_weight, "adversarial": 0.0},
             learning_rate=args.learning_rate_redgan,
-            **common,
+            drain=args.drain,
         )
-        red.drain_version = drain_version
-    cyclegan.save_checkpoint(cyc, results_dir / "cyclegan_r.pt")
-    cyclegan.save_checkpoint(red, results_dir / "redgan.pt")
+    red.drain_version = drain_version
+    dan = None
+    if args.minutes_dann > 0:
+        dan = dann.train_dann(
+            cyc,
+            source_tiles,
+            gmi_tiles,
+            drain=args.drain,
+            steps=1_000_000,
+            max_minutes=args.minutes_dann,
+            batch_size=args.batch_size,
+            learning_rate=args.learning_rate_redgan,
+            domain_weight=args.dann_weight,
+            validation=validation,
+            validate_every=args.validate_every,
+        )
+    results = {"cyclegan_r": cyc, "redgan": red} | ({"dann": dan} if dan else {})
+    for key, result in results.items():
+        cyclegan.save_checkpoint(result, results_dir / f"{key}.pt")
+        selected[key] = result.selection
     eval_windows = _windows(args.eval_dates.split(","), 1.0)
     test = train.paired_fields(
         _done_scenes([Path(p) for p in args.eval_cache], eval_windows, "ssmis-f17"),
@@ -303,17 +281,11 @@ def main() -> None:
         gmi_tiles[:2],
         steps=0,
         progress=False,
-        source_channels=common["source_channels"],
+        source_channels=train.SOURCE_CHANNELS["ssmis"],
     )
-    table = {
-        "identity (no adaptation)": evaluate(identity.generator, test, args.drain),
-        "cyclegan_r": evaluate(cyc.generator, test, args.drain),
-        "redgan": evaluate(red.generator, test, args.drain),
-    }
-    if not args.resume and args.minutes_cyclegan > 0:
-        table["cyclegan_r stage 1 (sharpening only)"] = evaluate(
-            sharpened.generator, test, args.drain
-        )
+    table = {"identity (no adaptation)": train.score_generator(identity.generator, test)}
+    for key, result in results.items():
+        table[key] = train.score_generator(result.generator, test, drain=args.drain)
     gmi_scores = ceiling(test)
     print(json.dumps(table, indent=1), flush=True)
 
@@ -322,11 +294,10 @@ def main() -> None:
     with_dpr = [f for f in pairs if np.isfinite(f.dpr).sum() > 500]
     order = rng.permutation(len(with_dpr))
     curve = []
-    for n in [int(v) for v in args.curve.split(",")]:
-        n = min(n, len(with_dpr))
+    sizes = [min(int(v), len(with_dpr)) for v in args.curve.split(",")]
+    for n in sizes:
         if n == 0:
-            scores = table["redgan"]
-            steps = 0
+            scores, steps = table["redgan"], 0
         else:
             chosen = [with_dpr[i] for i in order[:n]]
             tuned = cyclegan.fine_tune(
@@ -340,9 +311,9 @@ def main() -> None:
                 batch_size=args.batch_size,
                 rain_every=args.rain_every,
             )
-            scores = evaluate(tuned.generator, test, args.drain)
+            scores = train.score_generator(tuned.generator, test, drain=args.drain)
             steps = len(tuned.history)
-            if n == min(max(int(v) for v in args.curve.split(",")), len(with_dpr)):
+            if n == max(sizes):
                 table[f"redgan + DPR fine-tuning ({n} overpasses)"] = scores
         pixels = int(sum(np.isfinite(with_dpr[i].dpr).sum() for i in order[:n]))
         curve.append({"overpasses": n, "dpr_pixels": pixels, "steps": steps, **scores})
@@ -362,9 +333,8 @@ def main() -> None:
         "unpaired_tiles": [int(len(source_tiles)), int(len(gmi_tiles))],
         "paired_train_scenes": len(pairs),
         "test_scenes": len(test),
-        "cyclegan_steps": len(cyc.history),
-        "redgan_steps": len(red.history),
-        "resumed_from": args.resume,
+        "steps": {key: len(result.history) for key, result in results.items()},
+        "selection": selected,
     }
     (results_dir / "results.json").write_text(
         json.dumps(
@@ -372,8 +342,7 @@ def main() -> None:
                 "meta": meta,
                 "table": table,
                 "curve": curve,
-                "history_cyclegan": cyc.history[::10],
-                "history_redgan": red.history[::10],
+                **{f"history_{k}": r.history[::10] for k, r in results.items()},
             },
             indent=1,
         )
@@ -384,73 +353,84 @@ def main() -> None:
     _figure_curve(curve, table, images / "cyclegan_learning_curve.png")
     _figure_example(
         test,
-        {"CycleGAN_R": cyc.generator, "Red-GAN": red.generator},
+        {"CycleGAN_R": cyc.generator, "Red-GAN": red.generator}
+        | ({"DANN": dan.generator} if dan else {}),
         identity.generator,
         args.drain,
         images / "cyclegan_example.png",
     )
-
     if args.save:
-        statement = (
-            "Trained on simulated data only: unpaired SSMIS (F16, F17, F18; densified to GMI "
-            f"sampling) and GMI overpasses of 2021 ({len(source_tiles)} + {len(gmi_tiles)} tiles "
-            "of 64 x 32 pixels; regions france, tropical-atlantic, tropical-pacific, conus; "
-            f"days {args.train_dates}"
+        _save(args, results, table, test, pairs, source_tiles, gmi_tiles, command)
+
+
+def _save(args, results, table, test, pairs, source_tiles, gmi_tiles, command) -> None:
+    """Write the generators to the model registry with cards saying how they were made."""
+    from xgpm.translate import cyclegan
+
+    common = (
+        "Trained on simulated data only: unpaired SSMIS (F16, F17, F18; densified to GMI "
+        f"sampling) and GMI overpasses of 2021 ({len(source_tiles)} + {len(gmi_tiles)} tiles "
+        "of 64 x 32 pixels; regions france, tropical-atlantic, tropical-pacific, conus), "
+        "xgpm.simulate; not real observations. Physics-structured inverse F (nearest GMI "
+        "channel seen through the registry footprints, SSMIS NEDT added; fixed). Stage 1: the "
+        f"backward cycle G(F(y)) ~ y alone (L1; {args.minutes_sharpen} min"
+        + (f" from {args.sharpened}" if args.sharpened else "")
+        + "). Every stage keeps the generator with the lowest validation MSE of DRAIN on its "
+        f"pseudo-GMI against the DPR over {len(pairs)} simulated 2021 SSMIS-F17/DPR "
+        f"coincidences ({args.paired_dates}), scored every {args.validate_every} steps."
+    )
+    notes = {
+        "cyclegan_r": (
+            f" Stage 2 (adversarial, {args.minutes_cyclegan} min)."
+            if args.minutes_cyclegan > 0
+            else " No adversarial stage: it lowered the rain skill (docs/models/cyclegan.md)."
+        ),
+        "redgan": (
+            " Red-GAN: then the frozen DRAIN as third player on the same cycle, "
+            f"{args.redgan_rain_weight} x MSE(DRAIN(G(F(y))), DRAIN(y)) "
+            f"({args.minutes_redgan} min, learning rate {args.learning_rate_redgan}); no scene "
+            "is paired."
             + (
-                "; plus the GMI swaths of the paired 2021 scenes, as GMI scenes only"
-                if args.gmi_from_paired
+                f" Then the paired rain term ({args.minutes_redgan_paired} min)."
+                if args.minutes_redgan_paired > 0
                 else ""
             )
-            + "), xgpm.simulate; not real observations. Physics-structured inverse F (nearest GMI "
-            "channel seen through the registry footprints, SSMIS NEDT added; fixed). Stage 1: "
-            "backward cycle G(F(y)) ~ y alone"
-            + (
-                f" ({args.minutes_sharpen} min)"
-                if not args.sharpened
-                else f" (from {args.sharpened})"
-            )
-            + f"; stage 2: adversarial + both cycles + low-frequency ({args.minutes_cyclegan} min)."
+        ),
+        "dann": (
+            " DANN: then a domain classifier on DRAIN's bottleneck features (real GMI vs "
+            f"pseudo-GMI) behind a gradient reversal layer, weight {args.dann_weight} "
+            f"({args.minutes_dann} min); no scene is paired."
+        ),
+    }
+    for key, result in results.items():
+        metrics = {
+            "dataset": f"simulated paired 2022 SSMIS-F17 / virtual GMI-DPR scenes "
+            f"({len(test)} overpasses; days {args.eval_dates})",
+            "reference": "DPR near-surface rain on GMI footprints",
+            **{
+                k: round(v, 4)
+                for k, v in table[key].items()
+                if not k.startswith("tb_mae_") or k == "tb_mae_k"
+            },
+            "tb_mae_k_per_channel": {
+                k[7:]: round(v, 2)
+                for k, v in table[key].items()
+                if k.startswith("tb_mae_") and k != "tb_mae_k"
+            },
+            "csi_threshold_mm_h": 1.0,
+            "selected_step": (result.selection or {}).get("best_step"),
+            "command": command,
+        }
+        path = cyclegan.save_generator(
+            f"{key}-ssmis",
+            result,
+            method=key,
+            training_data=common + notes[key],
+            command=command,
+            metrics=metrics,
+            version="0.3.0",
         )
-        redgan_note = (
-            f" Red-GAN rain term: DRAIN {drain_version} on the paired virtual GMI of "
-            f"{len(pairs)} simulated 2021 SSMIS-F17 overpasses ({args.paired_dates}, "
-            f"xgpm.translate.scenes.paired_scenes); rain weight {args.rain_weight}, learning "
-            f"rate {args.learning_rate_redgan}; started from "
-            + (f"the Red-GAN of {args.resume}." if args.resume else "cyclegan_r-ssmis.")
-        )
-        to_save = []  # a resumed run saves only what it trained
-        if not args.resume:
-            to_save.append(("cyclegan_r-ssmis", cyc, "cyclegan_r", ""))
-        if args.minutes_redgan > 0:
-            to_save.append(("redgan-ssmis", red, "redgan", redgan_note))
-        for name, result, method, extra in to_save:
-            key = "cyclegan_r" if method == "cyclegan_r" else "redgan"
-            metrics = {
-                "dataset": f"simulated paired 2022 SSMIS-F17 / virtual GMI-DPR scenes "
-                f"({len(test)} overpasses; days {args.eval_dates})",
-                "reference": "DPR near-surface rain on GMI footprints",
-                **{
-                    k: round(v, 4)
-                    for k, v in table[key].items()
-                    if not k.startswith("tb_mae_") or k == "tb_mae_k"
-                },
-                "tb_mae_k_per_channel": {
-                    k[7:]: round(v, 2)
-                    for k, v in table[key].items()
-                    if k.startswith("tb_mae_") and k != "tb_mae_k"
-                },
-                "csi_threshold_mm_h": 1.0,
-                "command": command,
-            }
-            path = cyclegan.save_generator(
-                name,
-                result,
-                method=method,
-                training_data=statement + extra,
-                command=command,
-                metrics=metrics,
-            )
-            print(f"wrote {path}")
+        print(f"wrote {path}")
 
 
 def _markdown(table: dict, curve: list, meta: dict) -> str:

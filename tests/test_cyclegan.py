@@ -604,3 +604,196 @@ def test_sharpening_needs_the_footprint_inverse():
         cyclegan.train_sharpening(tiles[:, :11], tiles, source_channels=SSMIS, init=unet, steps=1)
     with pytest.raises(InvalidArgumentError, match="inverse_kind"):
         train_cyclegan(tiles[:, :11], tiles, source_channels=SSMIS, inverse_kind="free")
+
+
+def test_validation_keeps_the_best_scored_generator_not_the_last(tmp_path):
+    # A validation that prefers the generator closest to its starting state: training only
+    # drifts away, so the first scored step must be kept, and its weights restored.
+    tiles = _tiles(8, 13, 240.0, 0)
+    start = train_cyclegan(
+        tiles[:, :11], tiles, source_channels=SSMIS, generator_kwargs=TINY, steps=0, progress=False
+    )
+    reference = {k: v.clone() for k, v in start.generator.state_dict().items()}
+    snapshots = {}
+
+    def drift(generator: TBGenerator) -> float:
+        state = generator.state_dict()
+        snapshots[len(snapshots)] = {k: v.clone() for k, v in state.items()}
+        return float(sum((state[k].float() - reference[k].float()).abs().sum() for k in state))
+
+    result = cyclegan.train_sharpening(
+        tiles[:, :11],
+        tiles,
+        source_channels=SSMIS,
+        init=copy.deepcopy(start),
+        steps=9,
+        batch_size=2,
+        learning_rate=1e-2,
+        progress=False,
+        validation=drift,
+        validate_every=4,
+    )
+    assert [s for s, _ in result.selection["scores"]] == [3, 7, 8]  # every 4 steps and the last
+    assert [h.get("validation") is not None for h in result.history[-9:]] == [
+        False,
+        False,
+        False,
+        True,
+        False,
+        False,
+        False,
+        True,
+        True,
+    ]
+    scores = [v for _, v in result.selection["scores"]]
+    assert result.selection["best_step"] == 3 and scores[0] == min(scores) < scores[-1]
+    kept = result.generator.state_dict()
+    assert all(torch.equal(kept[k], snapshots[0][k]) for k in kept)
+    saved = cyclegan.load_checkpoint(cyclegan.save_checkpoint(result, tmp_path / "run.pt"))
+    assert saved.selection == result.selection
+    with pytest.raises(InvalidArgumentError, match="validate_every"):
+        cyclegan.train_sharpening(
+            tiles[:, :11],
+            tiles,
+            source_channels=SSMIS,
+            init=start,
+            steps=1,
+            progress=False,
+            validation=drift,
+            validate_every=0,
+        )
+    with pytest.raises(InvalidArgumentError, match="validation returned"):
+        cyclegan.train_sharpening(
+            tiles[:, :11],
+            tiles,
+            source_channels=SSMIS,
+            init=copy.deepcopy(start),
+            steps=1,
+            progress=False,
+            validation=lambda g: float("nan"),
+        )
+
+
+def _register_tiny_drain(name: str):
+    from xgpm.models.unet import DrainUNet
+
+    torch.manual_seed(0)
+    kwargs = _tiny_drain_card(name)["architecture"]["kwargs"]
+    models.register(_tiny_drain_card(name), module=DrainUNet(**kwargs), overwrite=True)
+    return models.load(name, "cpu")
+
+
+def test_sharpening_with_drain_as_third_player_keeps_drain_frozen():
+    name = "test-sharpen-drain"
+    drain = _register_tiny_drain(name)
+    try:
+        before = copy.deepcopy(drain.state_dict())
+        tiles = _tiles(6, 13, 245.0, 1)
+        kwargs = dict(source_channels=SSMIS, generator_kwargs=TINY, progress=False)
+        plain = cyclegan.train_sharpening(tiles[:, :11], tiles, steps=3, batch_size=2, **kwargs)
+        assert plain.method == "cyclegan_r" and all(h["rain"] == 0 for h in plain.history)
+        for scale in (None, 0.1):
+            red = cyclegan.train_sharpening(
+                tiles[:, :11],
+                tiles,
+                steps=3,
+                batch_size=2,
+                rain_weight=1.0,
+                rain_scale=scale,
+                drain=name,
+                **kwargs,
+            )
+            assert red.method == "redgan"
+            assert all(h["rain"] > 0 for h in red.history[-3:])
+            assert all(h["generator"] > h["cycle"] for h in red.history[-3:])
+        after = drain.state_dict()
+        assert all(torch.equal(before[k], after[k]) for k in before)
+        with pytest.raises(InvalidArgumentError, match="rain_weight"):
+            cyclegan.train_sharpening(tiles[:, :11], tiles, steps=1, rain_weight=-1, **kwargs)
+    finally:
+        models.unregister(name)
+
+
+def test_gradient_reversal_flips_and_scales_the_gradient():
+    from xgpm.translate.dann import grad_reverse
+
+    x = torch.tensor([1.0, -2.0], requires_grad=True)
+    out = grad_reverse(x * 3.0, 0.5)
+    assert torch.equal(out.detach(), torch.tensor([3.0, -6.0]))
+    out.sum().backward()
+    assert torch.allclose(x.grad, torch.tensor([-1.5, -1.5]))
+
+
+def test_dann_aligns_drain_features_and_round_trips(tmp_path):
+    from xgpm.translate import dann
+
+    name = "test-dann-drain"
+    drain = _register_tiny_drain(name)
+    try:
+        before = copy.deepcopy(drain.state_dict())
+        source, target = _tiles(6, 11, 230.0, 0), _tiles(6, 13, 245.0, 1)
+        kwargs = dict(source_channels=SSMIS, generator_kwargs=TINY, progress=False)
+        stage1 = cyclegan.train_sharpening(source, target, steps=2, batch_size=2, **kwargs)
+        result = dann.train_dann(
+            stage1,
+            source,
+            target,
+            drain=name,
+            steps=4,
+            batch_size=2,
+            learning_rate=1e-2,
+            progress=False,
+        )
+        assert result.method == "dann" and isinstance(
+            result.discriminators["features"], dann.DomainClassifier
+        )
+        assert all(0.0 <= h["discriminator"] <= 1.0 for h in result.history[-4:])
+        assert all(h["generator"] > h["cycle"] for h in result.history[-4:])
+        moved = sum(
+            float((a - b).detach().abs().sum())
+            for a, b in zip(
+                result.generator.parameters(), stage1.generator.parameters(), strict=True
+            )
+        )
+        assert moved > 0  # trained a copy: the stage-1 generator is untouched
+        after = drain.state_dict()
+        assert all(torch.equal(before[k], after[k]) for k in before)
+        saved = cyclegan.load_checkpoint(cyclegan.save_checkpoint(result, tmp_path / "d.pt"))
+        assert saved.method == "dann"
+        features = torch.randn(1, result.discriminators["features"].net[0].in_channels, 4, 4)
+        with torch.no_grad():
+            assert torch.equal(
+                saved.discriminators["features"](features),
+                result.discriminators["features"](features),
+            )
+        with pytest.raises(InvalidArgumentError, match="stage-1"):
+            dann.train_dann(stage1.generator, source, target, drain=name, steps=1)
+        with pytest.raises(InvalidArgumentError, match="domain_weight"):
+            dann.train_dann(stage1, source, target, drain=name, steps=1, domain_weight=0)
+        with pytest.raises(InvalidArgumentError, match="no layer"):
+            dann.train_dann(stage1, source, target, drain=name, steps=1, layer="nothing")
+    finally:
+        models.unregister(name)
+
+
+def test_rain_validation_scores_source_dpr_pixels_only():
+    from xgpm.translate import train
+
+    rng = np.random.default_rng(0)
+    shape = (64, 32)
+    source = _tiles(1, 11, 240.0, 0, size=shape)[0]
+    gmi = np.full((13, *shape), np.nan, np.float32)  # no GMI: a source-DPR coincidence
+    dpr = np.abs(rng.normal(0, 1, shape)).astype(np.float32)
+    field = train.PairedField(source=source, gmi=gmi, drain_gmi=np.zeros(shape), dpr=dpr)
+    generator = _generator()
+    seen = train.scored_pixels(field, need_gmi=False)
+    assert 0 < seen.sum() < seen.size  # the 80 km edge is left out
+    assert not train.scored_pixels(field).any()  # with GMI asked: nothing to score
+    validate = train.rain_validation([field])
+    scores = train.score_generator(generator, [field], need_gmi=False)
+    assert validate(generator) == pytest.approx(scores["mse"]) and scores["n"] == seen.sum()
+    assert "tb_mae_k" not in scores
+    with pytest.raises(InvalidArgumentError, match="metric"):
+        train.rain_validation([field], metric="csi")
+    with pytest.raises(InvalidArgumentError, match="no paired field"):
+        train.rain_validation([])

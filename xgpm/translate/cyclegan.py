@@ -646,6 +646,48 @@ class _Drain:
 # ------------------------------------------------------------------------------------------
 
 
+class _BestState:
+    """Validation-based checkpoint selection: keeps the generator state that scored lowest.
+
+    A TB translator trained on simulated degradations keeps lowering its training loss long
+    after its skill on real source scenes has peaked (it specialises to the exact degradation
+    it is shown), so the step to keep is chosen on held-out scenes, not by the loss.
+    """
+
+    def __init__(self, validation: Callable[[nn.Module], float] | None, every: int):
+        if validation is not None and int(every) < 1:
+            raise InvalidArgumentError(f"validate_every must be >= 1, got {every}")
+        self.validation, self.every = validation, int(every)
+        self.best: tuple[float, int] | None = None
+        self.state: dict[str, torch.Tensor] | None = None
+        self.scores: list[tuple[int, float]] = []
+
+    def check(self, step: int, generator: nn.Module, entry: dict[str, float], last: bool) -> None:
+        if self.validation is None or not ((step + 1) % self.every == 0 or last):
+            return
+        if self.scores and self.scores[-1][0] == step:
+            return
+        score = float(self.validation(generator))
+        if not math.isfinite(score):
+            raise InvalidArgumentError(f"validation returned {score} at step {step}")
+        entry["validation"] = score
+        self.scores.append((step, score))
+        if self.best is None or score < self.best[0]:
+            self.best = (score, step)
+            self.state = {k: v.detach().clone() for k, v in generator.state_dict().items()}
+
+    def restore(self, generator: nn.Module) -> dict[str, Any] | None:
+        """Load the best state into ``generator``; the selection record (None: no validation)."""
+        if self.state is None or self.best is None:
+            return None
+        generator.load_state_dict(self.state)
+        return {
+            "best_step": self.best[1],
+            "best_score": self.best[0],
+            "scores": [[s, v] for s, v in self.scores],
+        }
+
+
 @dataclass
 class CycleGANResult:
     """What :func:`train_cyclegan` returns.
@@ -667,6 +709,9 @@ class CycleGANResult:
     method : str
     drain_version : str or None
         Version of the DRAIN card used by the rain term.
+    selection : dict or None
+        With ``validation=``: ``best_step``, ``best_score`` (the generator kept) and
+        ``scores`` ([step, score] pairs).
     """
 
     generator: TBGenerator
@@ -678,6 +723,7 @@ class CycleGANResult:
     history: list[dict[str, float]] = field(default_factory=list)
     method: str = "cyclegan_r"
     drain_version: str | None = None
+    selection: dict[str, Any] | None = None
 
     def card_updates(self) -> dict[str, Any]:
         """Card fields: input normalisation and tiling geometry."""
@@ -703,6 +749,7 @@ def save_checkpoint(result: CycleGANResult, path: str | Path) -> Path:
         "history": result.history,
         "method": result.method,
         "drain_version": result.drain_version,
+        "selection": result.selection,
     }
     torch.save(state, path)
     return path
@@ -718,6 +765,13 @@ def load_checkpoint(path: str | Path) -> CycleGANResult:
     inverse.load_state_dict(state["inverse"])
     discriminators = {}
     for key, weights in state["discriminators"].items():
+        if key == "features":  # DANN's domain classifier on DRAIN features
+            from xgpm.translate.dann import DomainClassifier
+
+            discriminators[key] = DomainClassifier(int(weights["net.0.weight"].shape[1]))
+            discriminators[key].load_state_dict(weights)
+            discriminators[key].eval()
+            continue
         n = len(state["target_channels"] if key == "gmi" else state["source_channels"])
         discriminators[key] = PatchDiscriminator(n)
         discriminators[key].load_state_dict(weights)
@@ -732,6 +786,7 @@ def load_checkpoint(path: str | Path) -> CycleGANResult:
         history=state["history"],
         method=state["method"],
         drain_version=state["drain_version"],
+        selection=state.get("selection"),
     )
 
 
@@ -822,6 +877,8 @@ def train_cyclegan(
     seed: int = 0,
     progress: bool = True,
     callback: Callable[[dict[str, float]], None] | None = None,
+    validation: Callable[[TBGenerator], float] | None = None,
+    validate_every: int = 500,
 ) -> CycleGANResult:
     """Train CycleGAN_R (or Red-GAN) on unpaired source and GMI tiles.
 
@@ -886,6 +943,12 @@ def train_cyclegan(
         tqdm progress bar.
     callback : callable, optional
         Called with each step's history entry.
+    validation : callable, optional
+        ``validation(generator) -> float``, lower is better (e.g.
+        :func:`xgpm.translate.train.rain_validation` on held-out source-DPR coincidences):
+        scored every ``validate_every`` steps and at the end; the generator returned is the
+        best one scored (``result.selection`` says which), not the last.
+    validate_every : int
 
     Returns
     -------
@@ -1014,6 +1077,7 @@ def train_cyclegan(
     def standardised(kelvin: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
         return (kelvin - mean[:, None, None]) / std[:, None, None]
 
+    keeper = _BestState(validation, validate_every)
     history: list[dict[str, float]] = []
     start = time.perf_counter()
     budget = None if max_minutes is None else 60.0 * max_minutes
@@ -1085,6 +1149,10 @@ def train_cyclegan(
                 "discriminator": float(loss_d.detach()),
                 "seconds": time.perf_counter() - start,
             }
+            last = step == steps - 1 or (
+                budget is not None and time.perf_counter() - start > budget
+            )
+            keeper.check(step, generator, entry, last)
             history.append(entry)
             if callback is not None:
                 callback(entry)
@@ -1094,8 +1162,9 @@ def train_cyclegan(
                 adv=f"{entry['adversarial']:.3f}",
                 rain=f"{entry['rain']:.3f}",
             )
-            if budget is not None and time.perf_counter() - start > budget:
+            if last:
                 break
+    selection = keeper.restore(generator)
     for module in (generator, inverse, *discriminators.values()):
         module.to("cpu").eval()
     normalisation = {"mean": [float(v) for v in s_mean], "std": [float(v) for v in s_std]}
@@ -1109,6 +1178,7 @@ def train_cyclegan(
         history=history,
         method=method,
         drain_version=None if rain_network is None else rain_network.version,
+        selection=selection,
     )
 
 
@@ -1154,10 +1224,15 @@ def train_sharpening(
     learning_rate: float = 1e-3,
     structure_sampling: bool = True,
     source_noise: bool = True,
+    rain_weight: float = 0.0,
+    rain_scale: float | None = None,
+    drain: str | nn.Module = "drain",
     device: str | torch.device | None = None,
     seed: int = 0,
     progress: bool = True,
     callback: Callable[[dict[str, float]], None] | None = None,
+    validation: Callable[[TBGenerator], float] | None = None,
+    validate_every: int = 500,
 ) -> CycleGANResult:
     """Stage 1 of CycleGAN_R: the backward cycle ``G(F(y)) ~ y`` alone, ``F`` the physics.
 
@@ -1185,6 +1260,19 @@ def train_sharpening(
         rain and cloud edges, where sharpening matters), a third of them uniformly.
     source_noise : bool
         Add the source's NEDT to the degraded fields.
+    rain_weight : float
+        With ``rain_weight > 0``, the frozen DRAIN (``drain``) becomes the third player of
+        Red-GAN on this cycle: ``rain_weight * MSE(DRAIN(G(F(y))), DRAIN(y))`` (mm/h) joins
+        the loss. Its minimiser makes DRAIN on pseudo-GMI the mean rain DRAIN would see on
+        GMI given the degraded scene, the least-squares rain; the L1 term alone makes it the
+        rain of the *median* pseudo-GMI, sharper but misplaced where the source cannot say
+        where a core is, which MSE (and CSI) punish twice. Needs no paired scene.
+    rain_scale : float, optional
+        Score the rain term as :func:`rain_consistency_loss` with this scale (mm/h; L1 of
+        ``log1p(rain / scale)``, which weighs light rain and clear-sky false alarms) instead
+        of the MSE.
+    device, seed, progress, callback, validation, validate_every :
+        As in :func:`train_cyclegan` (``validation`` selects the step kept).
 
     Returns
     -------
@@ -1208,6 +1296,8 @@ def train_sharpening(
         )
     if not isinstance(init.inverse, FootprintInverse):
         raise InvalidArgumentError("train_sharpening needs a result with a FootprintInverse")
+    if not rain_weight >= 0:
+        raise InvalidArgumentError(f"rain_weight must be >= 0, got {rain_weight}")
     if max_minutes is not None and not max_minutes > 0:
         raise InvalidArgumentError(f"max_minutes must be > 0, got {max_minutes}")
     target = _check_tiles(target, len(init.target_channels), "target")
@@ -1236,7 +1326,9 @@ def train_sharpening(
     s_mean, s_std = generator.input_mean, generator.input_std
     t_mean_t = torch.as_tensor(t_mean, device=device)
     t_std_t = torch.as_tensor(t_std, device=device)
+    rain_network = _Drain(drain, init.target_channels, device) if rain_weight > 0 else None
     optimiser = torch.optim.Adam(generator.parameters(), lr=learning_rate)
+    keeper = _BestState(validation, validate_every)
     history: list[dict[str, float]] = []
     start = time.perf_counter()
     budget = None if max_minutes is None else 60.0 * max_minutes
@@ -1255,8 +1347,21 @@ def train_sharpening(
                 degraded = inverse(y)
                 degraded = degraded + nedt[:, None, None] * torch.randn_like(degraded)
                 x = (degraded - s_mean[:, None, None]) / s_std[:, None, None]
-            restored = (generator(x) - t_mean_t[:, None, None]) / t_std_t[:, None, None]
-            loss = F.l1_loss(restored, y)
+            pseudo = generator(x)
+            restored = (pseudo - t_mean_t[:, None, None]) / t_std_t[:, None, None]
+            cycle = F.l1_loss(restored, y)
+            loss = cycle
+            rain_loss = torch.zeros((), device=device)
+            if rain_network is not None:
+                with torch.no_grad():
+                    reference = rain_network(y * t_std_t[:, None, None] + t_mean_t[:, None, None])
+                rain = rain_network(pseudo)
+                rain_loss = (
+                    F.mse_loss(rain, reference)
+                    if rain_scale is None
+                    else rain_consistency_loss(rain, reference, scale=rain_scale)
+                )
+                loss = loss + rain_weight * rain_loss
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
@@ -1264,19 +1369,24 @@ def train_sharpening(
                 "step": step,
                 "generator": float(loss.detach()),
                 "adversarial": 0.0,
-                "cycle": float(loss.detach()),
+                "cycle": float(cycle.detach()),
                 "low_frequency": 0.0,
-                "rain": 0.0,
+                "rain": float(rain_loss.detach()),
                 "discriminator": 0.0,
                 "seconds": time.perf_counter() - start,
             }
+            last = step == steps - 1 or (
+                budget is not None and time.perf_counter() - start > budget
+            )
+            keeper.check(step, generator, entry, last)
             history.append(entry)
             if callback is not None:
                 callback(entry)
             bar.update(1)
             bar.set_postfix(cycle=f"{entry['cycle']:.3f}")
-            if budget is not None and time.perf_counter() - start > budget:
+            if last:
                 break
+    selection = keeper.restore(generator)
     generator.to("cpu").eval()
     inverse.to("cpu").eval()
     return CycleGANResult(
@@ -1287,8 +1397,9 @@ def train_sharpening(
         target_channels=init.target_channels,
         normalisation=init.normalisation,
         history=list(init.history) + history,
-        method=init.method,
-        drain_version=init.drain_version,
+        method="redgan" if rain_network is not None else init.method,
+        drain_version=rain_network.version if rain_network is not None else init.drain_version,
+        selection=selection,
     )
 
 

@@ -395,6 +395,125 @@ def paired_fields(
     return out
 
 
+#: Pixels (across, along the densified source swath: 5.1 and 13.2 km) from any invalid pixel
+#: within which nothing is scored: 80 km, as ``xgpm.translate.evaluate.EDGE_KM``. DRAIN reads
+#: mean-filled inputs beyond the region's edge of a simulated scene, and sees rain there.
+EDGE_PIXELS = (16, 6)
+
+
+def scored_pixels(field: PairedField, *, need_gmi: bool = True) -> np.ndarray:
+    """Pixels of a paired field worth scoring: seen by the DPR, 80 km inside the swath(s).
+
+    ``need_gmi=False`` asks only the source swath (source-DPR coincidences, no GMI needed).
+    """
+    from scipy.ndimage import binary_erosion
+
+    valid = np.isfinite(field.source).all(0)
+    if need_gmi:
+        valid &= np.isfinite(field.gmi).all(0)
+    window = np.ones((2 * EDGE_PIXELS[0] + 1, 2 * EDGE_PIXELS[1] + 1), bool)
+    return binary_erosion(valid, window, border_value=0) & np.isfinite(field.dpr)
+
+
+def rain_scores(
+    predicted: np.ndarray, truth: np.ndarray, threshold: float = 1.0
+) -> dict[str, float]:
+    """MSE, MAE, bias (%), correlation, CSI at ``threshold`` and clear-sky false alarms."""
+    hits = float(((predicted >= threshold) & (truth >= threshold)).sum())
+    misses = float(((predicted < threshold) & (truth >= threshold)).sum())
+    false = float(((predicted >= threshold) & (truth < threshold)).sum())
+    clear = truth < 0.1
+    return {
+        "clear_sky_false_alarms": float(((predicted > 0.1) & clear).sum() / max(clear.sum(), 1)),
+        "mse": float(np.mean((predicted - truth) ** 2)),
+        "mae": float(np.mean(np.abs(predicted - truth))),
+        "bias_pct": float(100 * (predicted.mean() - truth.mean()) / max(truth.mean(), 1e-9)),
+        "correlation": float(np.corrcoef(predicted, truth)[0, 1]),
+        "csi": hits / max(hits + misses + false, 1.0),
+        "n": int(truth.size),
+    }
+
+
+def score_generator(
+    generator: Any, fields: Sequence[PairedField], *, drain: str = "drain", need_gmi: bool = True
+) -> dict[str, float]:
+    """DRAIN on a translator's pseudo-GMI of paired fields, scored against their DPR rain.
+
+    The generator reads each field's whole source scene (NaN pixels mean-filled, as at
+    inference); DRAIN reads the pseudo-GMI with its own channel means outside the swath. Scores
+    are :func:`rain_scores` over :func:`scored_pixels`, plus ``tb_mae_k`` and ``tb_mae_<ch>``,
+    the mean absolute TB error against the paired GMI (only when ``need_gmi``).
+
+    Parameters
+    ----------
+    generator : xgpm.translate.cyclegan.TBGenerator
+        On any device; evaluated without gradients, left in the mode it was in.
+    fields : sequence of PairedField
+    drain : str
+        Registered DRAIN model.
+    need_gmi : bool
+        Score pixels that the paired GMI sees only (False: source-DPR coincidences).
+    """
+    import torch
+
+    from xgpm.translate.cyclegan import _Drain
+
+    if not len(fields):
+        raise InvalidArgumentError("score_generator: no paired field to score")
+    device = next(generator.parameters()).device
+    network = _Drain(drain, GMI_CHANNELS, device)
+    fill = torch.zeros(len(GMI_CHANNELS), device=device)
+    fill[network.index.to(device)] = network.mean
+    mean = generator.input_mean[:, None, None]
+    std = generator.input_std[:, None, None]
+    rain, truth, tb_error, tb_count = [], [], np.zeros(len(GMI_CHANNELS)), 0
+    was_training = generator.training
+    generator.eval()
+    try:
+        with torch.no_grad():
+            for f in fields:
+                valid = torch.from_numpy(np.isfinite(f.source).all(0)).to(device)
+                x = (torch.from_numpy(f.source).to(device) - mean) / std
+                pseudo = generator(torch.nan_to_num(x, nan=0.0)[None])[0]
+                pseudo = torch.where(valid[None], pseudo, fill[:, None, None])
+                r = network(pseudo[None])[0].cpu().numpy()
+                seen = scored_pixels(f, need_gmi=need_gmi)
+                rain.append(r[seen])
+                truth.append(f.dpr[seen])
+                if need_gmi:
+                    tb_error += np.abs(pseudo.cpu().numpy()[:, seen] - f.gmi[:, seen]).sum(1)
+                    tb_count += int(seen.sum())
+    finally:
+        generator.train(was_training)
+    out = rain_scores(np.concatenate(rain), np.concatenate(truth))
+    if tb_count:
+        mae = tb_error / tb_count
+        out["tb_mae_k"] = float(mae.mean())
+        out.update({f"tb_mae_{c}": float(v) for c, v in zip(GMI_CHANNELS, mae, strict=True)})
+    return out
+
+
+def rain_validation(
+    fields: Sequence[PairedField], *, drain: str = "drain", metric: str = "mse"
+) -> Any:
+    """A validation score for the trainers' ``validation=``: DRAIN-on-pseudo-GMI vs the DPR.
+
+    Reads source-DPR coincidences only (``need_gmi=False``): in the real constellation these
+    exist for every source radiometer (the DPR sees part of many SSMIS swaths within minutes),
+    while source-GMI pairs are rarer. Lower is better: ``metric`` is ``"mse"`` or ``"mae"``.
+    """
+    if metric not in ("mse", "mae"):
+        raise InvalidArgumentError(f"metric must be 'mse' or 'mae', got {metric!r}")
+    fields = list(fields)
+    if not fields:
+        raise InvalidArgumentError("rain_validation: no paired field given")
+
+    def validate(generator: Any) -> float:
+        return score_generator(generator, fields, drain=drain, need_gmi=False)[metric]
+
+    return validate
+
+
 def _check_source(source: str) -> str:
     key = str(source).strip().lower()
     if key not in SOURCE_CHANNELS:
