@@ -97,10 +97,15 @@ def main() -> None:
     parser.add_argument("--train-dates", default="2021-01-15,2021-04-15,2021-07-15,2021-10-15")
     parser.add_argument("--paired-dates", default="2021-01-12,2021-07-12")
     parser.add_argument("--eval-dates", default="2022-02-15,2022-08-15")
-    parser.add_argument("--minutes-sharpen", type=float, default=3.0, help="stage 1")
+    parser.add_argument("--minutes-sharpen", type=float, default=4.0, help="stage 1")
     parser.add_argument("--validate-every", type=int, default=300, help="steps between validations")
     parser.add_argument("--minutes-cyclegan", type=float, default=0.0, help="stage 2 (adversarial)")
     parser.add_argument("--sharpened", default=None, help="stage-1 checkpoint to start from")
+    parser.add_argument(
+        "--structure-sampling",
+        action="store_true",
+        help="draw stage-1 GMI tiles by 89 GHz contrast (default: uniformly)",
+    )
     parser.add_argument("--generator-base", type=int, default=32)
     parser.add_argument("--generator-depth", type=int, default=2)
     parser.add_argument(
@@ -110,7 +115,7 @@ def main() -> None:
         "validation scenes' truth)",
     )
     parser.add_argument(
-        "--minutes-redgan", type=float, default=6.0, help="DRAIN third player on stage 1's cycle"
+        "--minutes-redgan", type=float, default=5.0, help="DRAIN third player on stage 1's cycle"
     )
     parser.add_argument("--redgan-rain-weight", type=float, default=1.0)
     parser.add_argument(
@@ -119,9 +124,9 @@ def main() -> None:
         default=0.0,
         help="then the paired rain term (DRAIN on the paired GMI) with train_cyclegan",
     )
-    parser.add_argument("--minutes-dann", type=float, default=6.0)
+    parser.add_argument("--minutes-dann", type=float, default=5.0)
     parser.add_argument("--dann-weight", type=float, default=0.1)
-    parser.add_argument("--minutes-finetune", type=float, default=2.5)
+    parser.add_argument("--minutes-finetune", type=float, default=2.0)
     parser.add_argument("--curve", default="0,3,8,16", help="paired overpasses for fine-tuning")
     parser.add_argument("--max-tiles", type=int, default=6000)
     parser.add_argument("--batch-size", type=int, default=6)
@@ -198,6 +203,7 @@ def main() -> None:
             steps=1_000_000,
             max_minutes=args.minutes_sharpen,
             learning_rate=args.learning_rate_sharpen,
+            structure_sampling=args.structure_sampling,
             validation=validation,
             validate_every=args.validate_every,
         )
@@ -230,6 +236,7 @@ def main() -> None:
             max_minutes=args.minutes_redgan,
             learning_rate=args.learning_rate_redgan,
             rain_weight=args.redgan_rain_weight,
+            structure_sampling=args.structure_sampling,
             drain=args.drain,
             validation=validation,
             validate_every=args.validate_every,
@@ -310,6 +317,7 @@ def main() -> None:
                 drain=args.drain,
                 batch_size=args.batch_size,
                 rain_every=args.rain_every,
+                loss_weights={"adversarial": 0.0},  # the adversarial term lowered rain skill
             )
             scores = train.score_generator(tuned.generator, test, drain=args.drain)
             steps = len(tuned.history)

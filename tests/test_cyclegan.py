@@ -436,6 +436,8 @@ def test_cli_trains_on_simulated_granules_and_saves_a_loadable_card(tmp_path):
         train.main(argv + ["--init", "cyclegan_r-ssmis", "--no-save"])
     with pytest.raises(InvalidArgumentError, match="no complete"):
         train.main(argv[:6] + ["--cache", str(tmp_path / "c2"), "--tile", "512", "512"])
+    with pytest.raises(InvalidArgumentError, match="--validate-every"):
+        train.main(argv + ["--validate-every", "-1", "--no-save"])
 
 
 def test_paired_fields_put_gmi_drain_and_dpr_on_the_dense_source_swath():

@@ -399,3 +399,25 @@ def test_card_sampling_source_is_densified_after(source: xr.Dataset) -> None:
         assert on_source.sizes["along_track"] == source.sizes["along_track"]
     finally:
         models.unregister("identity_src-ssmis")
+
+
+def test_goal_lines_report_each_goal_and_the_further_family_either_way() -> None:
+    import pandas as pd
+
+    from xgpm.translate.report import goal_lines
+
+    rows = {"qm-s": (0.1, -0.5, 0.0), "cg-s": (0.55, 0.1, 0.3), "red-s": (0.4, 0.2, 0.2)}
+    rows["dann-s"] = (0.45, 0.1, 0.25)
+    table = pd.DataFrame(
+        [
+            {"stratification": "all", "method": n, "gap_mse": m, "gap_csi": c, "gap_correlation": r}
+            for n, (m, c, r) in rows.items()
+        ]
+    )
+    method_of = {"qm-s": "quantile_mapping", "cg-s": "cyclegan_r", "red-s": "redgan"}
+    lines = goal_lines(table, {**method_of, "dann-s": "dann"})
+    assert lines[0].startswith("- `cyclegan_r` closes 55%") and "**met** (+5%)" in lines[0]
+    assert "**missed** (-30%)" in lines[1] and "beaten" in lines[1]
+    assert "`dann`" in lines[2] and "redgan`'s 40%" in lines[2]
+    assert "beats `redgan` on mse, correlation" in lines[2]
+    assert len(goal_lines(table, method_of)) == 2  # no further family registered: no line

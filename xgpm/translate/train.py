@@ -573,6 +573,13 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
         "the registry footprints on GMI scenes; see xgpm.translate.cyclegan.train_sharpening)",
     )
     parser.add_argument("--sharpen-minutes", type=float, default=None, help="stage-1 time cap")
+    parser.add_argument(
+        "--validate-every",
+        type=int,
+        default=0,
+        help="score DRAIN on pseudo-GMI against the DPR of the paired windows every N steps and "
+        "keep the best generator of each stage (0: keep the last)",
+    )
     parser.add_argument("--base-channels", type=int, default=16, help="generator width")
     parser.add_argument("--device", default=None)
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
@@ -612,8 +619,10 @@ def run(args: argparse.Namespace) -> int:
             f"no complete {tile} tile in the training scenes ({len(source_tiles)} source, "
             f"{len(gmi_tiles)} GMI): use a smaller --tile or more scenes"
         )
-    paired = None
-    if args.method == "redgan":
+    paired = validation = None
+    if args.validate_every < 0:
+        raise InvalidArgumentError(f"--validate-every must be >= 0, got {args.validate_every}")
+    if args.method == "redgan" or args.validate_every:
         fields = cyclegan.paired_training_fields(
             source=source,
             windows=_paired_windows(args.paired_windows),
@@ -621,7 +630,11 @@ def run(args: argparse.Namespace) -> int:
             drain=args.drain,
             cache=args.cache,
         )
-        paired = [(f.source, f.drain_gmi) for f in fields]
+        if args.method == "redgan":
+            paired = [(f.source, f.drain_gmi) for f in fields]
+        if args.validate_every:
+            validation = rain_validation(fields, drain=args.drain)
+    selection = {"validation": validation, "validate_every": max(args.validate_every, 1)}
     init: Any = None
     generator_kwargs = {"base_channels": args.base_channels, "max_channels": 128}
     if args.init:
@@ -642,6 +655,7 @@ def run(args: argparse.Namespace) -> int:
             batch_size=args.batch_size,
             device=args.device,
             seed=args.seed,
+            **selection,
         )
     result = cyclegan.train_cyclegan(
         source_tiles,
@@ -658,6 +672,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         init=init,
         generator_kwargs=generator_kwargs,
+        **selection,
     )
     print(
         f"trained {args.method} on {len(source_tiles)} {source.upper()} and {len(gmi_tiles)} GMI "
@@ -674,6 +689,12 @@ def run(args: argparse.Namespace) -> int:
         statement = f"Trained on simulated data only: {scenes}; not on real observations."
     else:
         statement = f"Trained on {scenes} (whatever those granules are: check their origin)."
+    if validation is not None:
+        statement += (
+            f" Kept the generator with the lowest MSE of DRAIN ({args.drain}) on its pseudo-GMI "
+            "against the DPR of the paired simulated 2021 overpasses, scored every "
+            f"{args.validate_every} steps."
+        )
     if paired is not None:
         statement += (
             f" Red-GAN rain term: DRAIN ({args.drain}) on the paired GMI of {len(paired)} "
