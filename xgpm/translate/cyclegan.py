@@ -1081,7 +1081,9 @@ def train_cyclegan(
     history: list[dict[str, float]] = []
     start = time.perf_counter()
     budget = None if max_minutes is None else 60.0 * max_minutes
-    with tqdm(total=steps, desc=f"train {method}", unit="step", disable=not progress) as bar:
+    with tqdm(
+        total=None if budget else steps, desc=f"train {method}", unit="step", disable=not progress
+    ) as bar:
         for step in range(steps):
             elapsed = time.perf_counter() - start
             fraction = max(step / max(steps, 1), elapsed / budget if budget else 0.0)
@@ -1332,7 +1334,9 @@ def train_sharpening(
     history: list[dict[str, float]] = []
     start = time.perf_counter()
     budget = None if max_minutes is None else 60.0 * max_minutes
-    with tqdm(total=steps, desc="train sharpening", unit="step", disable=not progress) as bar:
+    with tqdm(
+        total=None if budget else steps, desc="train sharpening", unit="step", disable=not progress
+    ) as bar:
         for step in range(steps):
             elapsed = time.perf_counter() - start
             fraction = min(1.0, max(step / max(steps, 1), elapsed / budget if budget else 0.0))

@@ -197,7 +197,9 @@ def train_dann(
         return out.flip(axes) if axes else out
 
     try:
-        with tqdm(total=steps, desc="train dann", unit="step", disable=not progress) as bar:
+        with tqdm(
+            total=None if budget else steps, desc="train dann", unit="step", disable=not progress
+        ) as bar:
             for step in range(steps):
                 elapsed = time.perf_counter() - start
                 fraction = min(1.0, max(step / max(steps, 1), elapsed / budget if budget else 0))
