@@ -688,6 +688,67 @@ class _BestState:
         }
 
 
+#: The losses of a history entry (0 where a trainer has no such term).
+_LOSSES = ("generator", "adversarial", "cycle", "low_frequency", "rain", "discriminator")
+
+
+class _Run:
+    """What every trainer's loop does besides its losses: schedule, history, progress, selection.
+
+    ``fraction(step)`` is how far the run is through its schedule (steps or the time budget,
+    whichever is further, in [0, 1]); ``record(...)`` writes a step's history entry, scores the
+    validation when due, reports progress, and says whether this was the last step.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        steps: int,
+        max_minutes: float | None,
+        *,
+        progress: bool,
+        callback: Callable[[dict[str, float]], None] | None,
+        validation: Callable[[TBGenerator], float] | None,
+        validate_every: int,
+    ):
+        from tqdm.auto import tqdm
+
+        self.steps = int(steps)
+        self.budget = None if max_minutes is None else 60.0 * float(max_minutes)
+        self.keeper = _BestState(validation, validate_every)
+        self.callback = callback
+        self.history: list[dict[str, float]] = []
+        # a time-budgeted run has no meaningful step total (its steps= is a cap)
+        total = None if self.budget else self.steps
+        self.bar = tqdm(total=total, desc=f"train {name}", unit="step", disable=not progress)
+        self.start = time.perf_counter()
+
+    def fraction(self, step: int) -> float:
+        by_time = (time.perf_counter() - self.start) / self.budget if self.budget else 0.0
+        return min(1.0, max(step / max(self.steps, 1), by_time))
+
+    def record(
+        self, step: int, model: nn.Module, postfix: Sequence[str] = ("cycle",), **losses: float
+    ) -> bool:
+        entry = {"step": step, **dict.fromkeys(_LOSSES, 0.0), **losses}
+        entry["seconds"] = time.perf_counter() - self.start
+        last = step == self.steps - 1 or (
+            self.budget is not None and entry["seconds"] > self.budget
+        )
+        self.keeper.check(step, model, entry, last)
+        self.history.append(entry)
+        if self.callback is not None:
+            self.callback(entry)
+        self.bar.update(1)
+        self.bar.set_postfix({key: f"{entry[key]:.3f}" for key in postfix})
+        return last
+
+    def finish(self, generator: nn.Module) -> dict[str, Any] | None:
+        """Close the progress bar; load the best-validated state (its record, or None)."""
+        self.bar.close()
+        return self.keeper.restore(generator)
+
+
 @dataclass
 class CycleGANResult:
     """What :func:`train_cyclegan` returns.
@@ -954,8 +1015,6 @@ def train_cyclegan(
     -------
     CycleGANResult
     """
-    from tqdm.auto import tqdm
-
     from xgpm.translate.train import GMI_CHANNELS
 
     if method not in ("cyclegan_r", "redgan"):
@@ -1077,17 +1136,18 @@ def train_cyclegan(
     def standardised(kelvin: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
         return (kelvin - mean[:, None, None]) / std[:, None, None]
 
-    keeper = _BestState(validation, validate_every)
-    history: list[dict[str, float]] = []
-    start = time.perf_counter()
-    budget = None if max_minutes is None else 60.0 * max_minutes
-    with tqdm(
-        total=None if budget else steps, desc=f"train {method}", unit="step", disable=not progress
-    ) as bar:
+    run = _Run(
+        method,
+        steps,
+        max_minutes,
+        progress=progress,
+        callback=callback,
+        validation=validation,
+        validate_every=validate_every,
+    )
+    try:
         for step in range(steps):
-            elapsed = time.perf_counter() - start
-            fraction = max(step / max(steps, 1), elapsed / budget if budget else 0.0)
-            rate = learning_rate * min(1.0, 2.0 * (1.0 - fraction))
+            rate = learning_rate * min(1.0, 2.0 * (1.0 - run.fraction(step)))
             for group in (*optimiser_g.param_groups, *optimiser_d.param_groups):
                 group["lr"] = rate
             (x,) = batch(x_all)
@@ -1141,32 +1201,21 @@ def train_cyclegan(
                 optimiser_d.zero_grad()
                 loss_d.backward()
                 optimiser_d.step()
-            entry = {
-                "step": step,
-                "generator": float(loss_g.detach()),
-                "adversarial": float(adversarial.detach()),
-                "cycle": float(cycle.detach()),
-                "low_frequency": float(low.detach()),
-                "rain": float(rain_loss.detach()),
-                "discriminator": float(loss_d.detach()),
-                "seconds": time.perf_counter() - start,
-            }
-            last = step == steps - 1 or (
-                budget is not None and time.perf_counter() - start > budget
-            )
-            keeper.check(step, generator, entry, last)
-            history.append(entry)
-            if callback is not None:
-                callback(entry)
-            bar.update(1)
-            bar.set_postfix(
-                cyc=f"{entry['cycle']:.3f}",
-                adv=f"{entry['adversarial']:.3f}",
-                rain=f"{entry['rain']:.3f}",
+            last = run.record(
+                step,
+                generator,
+                ("cycle", "adversarial", "rain"),
+                generator=float(loss_g.detach()),
+                adversarial=float(adversarial.detach()),
+                cycle=float(cycle.detach()),
+                low_frequency=float(low.detach()),
+                rain=float(rain_loss.detach()),
+                discriminator=float(loss_d.detach()),
             )
             if last:
                 break
-    selection = keeper.restore(generator)
+    finally:
+        selection = run.finish(generator)
     for module in (generator, inverse, *discriminators.values()):
         module.to("cpu").eval()
     normalisation = {"mean": [float(v) for v in s_mean], "std": [float(v) for v in s_std]}
@@ -1177,7 +1226,7 @@ def train_cyclegan(
         source_channels=source_channels,
         target_channels=target_channels,
         normalisation=normalisation,
-        history=history,
+        history=run.history,
         method=method,
         drain_version=None if rain_network is None else rain_network.version,
         selection=selection,
@@ -1281,8 +1330,6 @@ def train_sharpening(
     CycleGANResult
         ``generator`` trained, ``inverse`` the physics, fresh discriminators (for stage 2).
     """
-    from tqdm.auto import tqdm
-
     if init is None:
         init = train_cyclegan(
             source,
@@ -1330,18 +1377,19 @@ def train_sharpening(
     t_std_t = torch.as_tensor(t_std, device=device)
     rain_network = _Drain(drain, init.target_channels, device) if rain_weight > 0 else None
     optimiser = torch.optim.Adam(generator.parameters(), lr=learning_rate)
-    keeper = _BestState(validation, validate_every)
-    history: list[dict[str, float]] = []
-    start = time.perf_counter()
-    budget = None if max_minutes is None else 60.0 * max_minutes
-    with tqdm(
-        total=None if budget else steps, desc="train sharpening", unit="step", disable=not progress
-    ) as bar:
+    run = _Run(
+        "sharpening",
+        steps,
+        max_minutes,
+        progress=progress,
+        callback=callback,
+        validation=validation,
+        validate_every=validate_every,
+    )
+    try:
         for step in range(steps):
-            elapsed = time.perf_counter() - start
-            fraction = min(1.0, max(step / max(steps, 1), elapsed / budget if budget else 0.0))
             for group in optimiser.param_groups:
-                group["lr"] = learning_rate * 0.5 * (1.0 + math.cos(math.pi * fraction))
+                group["lr"] = learning_rate * 0.5 * (1.0 + math.cos(math.pi * run.fraction(step)))
             index = torch.as_tensor(rng.choice(len(target), batch_size, p=weights))
             y = y_all[index].to(device)
             axes = [a for a in (-2, -1) if rng.random() < 0.5]
@@ -1369,28 +1417,18 @@ def train_sharpening(
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
-            entry = {
-                "step": step,
-                "generator": float(loss.detach()),
-                "adversarial": 0.0,
-                "cycle": float(cycle.detach()),
-                "low_frequency": 0.0,
-                "rain": float(rain_loss.detach()),
-                "discriminator": 0.0,
-                "seconds": time.perf_counter() - start,
-            }
-            last = step == steps - 1 or (
-                budget is not None and time.perf_counter() - start > budget
+            last = run.record(
+                step,
+                generator,
+                ("cycle", "rain"),
+                generator=float(loss.detach()),
+                cycle=float(cycle.detach()),
+                rain=float(rain_loss.detach()),
             )
-            keeper.check(step, generator, entry, last)
-            history.append(entry)
-            if callback is not None:
-                callback(entry)
-            bar.update(1)
-            bar.set_postfix(cycle=f"{entry['cycle']:.3f}")
             if last:
                 break
-    selection = keeper.restore(generator)
+    finally:
+        selection = run.finish(generator)
     generator.to("cpu").eval()
     inverse.to("cpu").eval()
     return CycleGANResult(
@@ -1400,7 +1438,7 @@ def train_sharpening(
         source_channels=init.source_channels,
         target_channels=init.target_channels,
         normalisation=init.normalisation,
-        history=list(init.history) + history,
+        history=list(init.history) + run.history,
         method="redgan" if rain_network is not None else init.method,
         drain_version=rain_network.version if rain_network is not None else init.drain_version,
         selection=selection,

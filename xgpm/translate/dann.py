@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import copy
 import math
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -29,10 +28,10 @@ from xgpm.translate.cyclegan import (
     CycleGANResult,
     FootprintInverse,
     TBGenerator,
-    _BestState,
     _check_tiles,
     _Drain,
     _nedt,
+    _Run,
     _standardise,
 )
 
@@ -135,8 +134,6 @@ def train_dann(
     CycleGANResult
         ``method="dann"``; ``discriminators["features"]`` the domain classifier.
     """
-    from tqdm.auto import tqdm
-
     if not isinstance(init, CycleGANResult) or not isinstance(init.inverse, FootprintInverse):
         raise InvalidArgumentError(
             "train_dann needs init= a stage-1 CycleGANResult with a FootprintInverse "
@@ -186,10 +183,15 @@ def train_dann(
         lr=learning_rate,
         betas=(0.5, 0.999),
     )
-    keeper = _BestState(validation, validate_every)
-    history: list[dict[str, float]] = []
-    start = time.perf_counter()
-    budget = None if max_minutes is None else 60.0 * max_minutes
+    run = _Run(
+        "dann",
+        steps,
+        max_minutes,
+        progress=progress,
+        callback=callback,
+        validation=validation,
+        validate_every=validate_every,
+    )
 
     def draw(data: torch.Tensor) -> torch.Tensor:
         out = data[torch.as_tensor(rng.integers(0, len(data), batch_size))].to(device)
@@ -197,66 +199,52 @@ def train_dann(
         return out.flip(axes) if axes else out
 
     try:
-        with tqdm(
-            total=None if budget else steps, desc="train dann", unit="step", disable=not progress
-        ) as bar:
-            for step in range(steps):
-                elapsed = time.perf_counter() - start
-                fraction = min(1.0, max(step / max(steps, 1), elapsed / budget if budget else 0))
-                for group in optimiser.param_groups:
-                    group["lr"] = learning_rate * 0.5 * (1.0 + math.cos(math.pi * fraction))
-                reversal = 2.0 / (1.0 + math.exp(-10.0 * fraction)) - 1.0
-                x, y = draw(x_all), draw(y_all)
-                # backward cycle: G undoes the physical degradation of GMI scenes
-                with torch.no_grad():
-                    degraded = inverse(y)
-                    degraded = degraded + nedt * torch.randn_like(degraded)
-                    x_fake = (degraded - s_mean_t) / s_std_t
-                cycle = F.l1_loss((generator(x_fake) - t_mean_t) / t_std_t, y)
-                # domain term on DRAIN's features: real GMI (1) vs pseudo-GMI (0)
-                store.clear()
-                with torch.no_grad():
-                    network(y * t_std_t + t_mean_t)
-                real_features = store.pop()
-                network(generator(x))
-                fake_features = grad_reverse(store.pop(), reversal)
-                real_logit = classifier(real_features)
-                fake_logit = classifier(fake_features)
-                domain = 0.5 * (
-                    F.binary_cross_entropy_with_logits(real_logit, torch.ones_like(real_logit))
-                    + F.binary_cross_entropy_with_logits(fake_logit, torch.zeros_like(fake_logit))
-                )
-                loss = cycle + domain_weight * domain
-                optimiser.zero_grad()
-                loss.backward()
-                optimiser.step()
-                accuracy = 0.5 * (
-                    float((real_logit > 0).float().mean()) + float((fake_logit < 0).float().mean())
-                )
-                entry = {
-                    "step": step,
-                    "generator": float(loss.detach()),
-                    "adversarial": float(domain.detach()),
-                    "cycle": float(cycle.detach()),
-                    "low_frequency": 0.0,
-                    "rain": 0.0,
-                    "discriminator": accuracy,
-                    "seconds": time.perf_counter() - start,
-                }
-                last = step == steps - 1 or (
-                    budget is not None and time.perf_counter() - start > budget
-                )
-                keeper.check(step, generator, entry, last)
-                history.append(entry)
-                if callback is not None:
-                    callback(entry)
-                bar.update(1)
-                bar.set_postfix(cycle=f"{entry['cycle']:.3f}", domain_acc=f"{accuracy:.2f}")
-                if last:
-                    break
+        for step in range(steps):
+            fraction = run.fraction(step)
+            for group in optimiser.param_groups:
+                group["lr"] = learning_rate * 0.5 * (1.0 + math.cos(math.pi * fraction))
+            reversal = 2.0 / (1.0 + math.exp(-10.0 * fraction)) - 1.0
+            x, y = draw(x_all), draw(y_all)
+            # backward cycle: G undoes the physical degradation of GMI scenes
+            with torch.no_grad():
+                degraded = inverse(y)
+                degraded = degraded + nedt * torch.randn_like(degraded)
+                x_fake = (degraded - s_mean_t) / s_std_t
+            cycle = F.l1_loss((generator(x_fake) - t_mean_t) / t_std_t, y)
+            # domain term on DRAIN's features: real GMI (1) vs pseudo-GMI (0)
+            store.clear()
+            with torch.no_grad():
+                network(y * t_std_t + t_mean_t)
+            real_features = store.pop()
+            network(generator(x))
+            fake_features = grad_reverse(store.pop(), reversal)
+            real_logit = classifier(real_features)
+            fake_logit = classifier(fake_features)
+            domain = 0.5 * (
+                F.binary_cross_entropy_with_logits(real_logit, torch.ones_like(real_logit))
+                + F.binary_cross_entropy_with_logits(fake_logit, torch.zeros_like(fake_logit))
+            )
+            loss = cycle + domain_weight * domain
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            accuracy = 0.5 * (
+                float((real_logit > 0).float().mean()) + float((fake_logit < 0).float().mean())
+            )
+            last = run.record(
+                step,
+                generator,
+                ("cycle", "discriminator"),
+                generator=float(loss.detach()),
+                adversarial=float(domain.detach()),
+                cycle=float(cycle.detach()),
+                discriminator=accuracy,
+            )
+            if last:
+                break
     finally:
         handle.remove()
-    selection = keeper.restore(generator)
+        selection = run.finish(generator)
     generator.to("cpu").eval()
     classifier.to("cpu").eval()
     return CycleGANResult(
@@ -266,7 +254,7 @@ def train_dann(
         source_channels=init.source_channels,
         target_channels=init.target_channels,
         normalisation=init.normalisation,
-        history=list(init.history) + history,
+        history=list(init.history) + run.history,
         method="dann",
         drain_version=network.version,
         selection=selection,
