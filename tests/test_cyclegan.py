@@ -438,6 +438,21 @@ def test_cli_trains_on_simulated_granules_and_saves_a_loadable_card(tmp_path):
         train.main(argv[:6] + ["--cache", str(tmp_path / "c2"), "--tile", "512", "512"])
     with pytest.raises(InvalidArgumentError, match="--validate-every"):
         train.main(argv + ["--validate-every", "-1", "--no-save"])
+    # DANN from the CLI: stage 1 first, then the feature alignment (the frozen shipped DRAIN)
+    dann_argv = [a if a != "cyclegan_r" else "dann" for a in argv]
+    dann_argv = [a if a != "test-cyclegan-cli" else "test-dann-cli" for a in dann_argv]
+    assert train.main(dann_argv) == 0
+    previous = models.set_weights_dir(tmp_path / "registry")
+    try:
+        spec = models.card("test-dann-cli")
+        assert spec.raw["method"] == "dann" and "DANN: a domain classifier" in spec.training_data
+        assert spec.raw["training"]["steps"] == 3 + 2  # stage 1, then DANN
+    finally:
+        models.set_weights_dir(previous)
+        models.clear_cache()
+    no_stage1 = [a for a in dann_argv if a not in ("--sharpen-steps", "3")]
+    with pytest.raises(InvalidArgumentError, match="refines a stage-1 generator"):
+        train.main(no_stage1 + ["--no-save"])
 
 
 def test_paired_fields_put_gmi_drain_and_dpr_on_the_dense_source_swath():

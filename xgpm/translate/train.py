@@ -14,6 +14,10 @@ the tiles are what :func:`xgpm.translate.cyclegan.train_cyclegan` trains on. Red
 (``--method redgan``) also needs *paired* tiles (source and GMI of the same scene at the same
 time): they come from :func:`xgpm.translate.scenes.paired_scenes` (``--paired-days``).
 
+``--method dann`` refines a stage-1 generator (``--sharpen-steps``) by aligning DRAIN's features of
+pseudo-GMI and GMI (:func:`xgpm.translate.dann.train_dann`); ``--validate-every N`` keeps the
+best step of each stage by DRAIN's MSE against the DPR of the paired windows.
+
 Examples
 --------
 ``xgpm train to-gmi --method cyclegan_r --source ssmis --simulate --cache /tmp/c --minutes 10``
@@ -541,7 +545,7 @@ def add_parser(subparsers: Any, name: str = "to-gmi") -> argparse.ArgumentParser
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--method", choices=("cyclegan_r", "redgan"), default="cyclegan_r")
+    parser.add_argument("--method", choices=("cyclegan_r", "redgan", "dann"), default="cyclegan_r")
     parser.add_argument("--source", default="ssmis", choices=sorted(SOURCE_CHANNELS))
     data = parser.add_mutually_exclusive_group(required=True)
     data.add_argument("--granules", help="directory (or catalog.csv) of GMI and source granules")
@@ -563,7 +567,12 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
         default=4,
         help="redgan: paired 2021 windows simulated",
     )
-    parser.add_argument("--drain", default="drain", help="redgan: registered DRAIN model")
+    parser.add_argument(
+        "--drain", default="drain", help="redgan, dann: registered DRAIN model (frozen)"
+    )
+    parser.add_argument(
+        "--domain-weight", type=float, default=0.1, help="dann: weight of the domain term"
+    )
     parser.add_argument("--init", default=None, help="start from this registered generator")
     parser.add_argument(
         "--sharpen-steps",
@@ -657,23 +666,26 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             **selection,
         )
-    result = cyclegan.train_cyclegan(
-        source_tiles,
-        gmi_tiles,
-        source_channels=SOURCE_CHANNELS[source],
-        method=args.method,
-        rain_pairs=paired,
-        drain=args.drain,
-        steps=args.steps,
-        max_minutes=args.minutes,
-        batch_size=args.batch_size,
-        learning_rate=args.learning_rate,
-        device=args.device,
-        seed=args.seed,
-        init=init,
-        generator_kwargs=generator_kwargs,
-        **selection,
-    )
+    if args.method == "dann":
+        result = _train_dann(args, init, source_tiles, gmi_tiles, source, selection)
+    else:
+        result = cyclegan.train_cyclegan(
+            source_tiles,
+            gmi_tiles,
+            source_channels=SOURCE_CHANNELS[source],
+            method=args.method,
+            rain_pairs=paired,
+            drain=args.drain,
+            steps=args.steps,
+            max_minutes=args.minutes,
+            batch_size=args.batch_size,
+            learning_rate=args.learning_rate,
+            device=args.device,
+            seed=args.seed,
+            init=init,
+            generator_kwargs=generator_kwargs,
+            **selection,
+        )
     print(
         f"trained {args.method} on {len(source_tiles)} {source.upper()} and {len(gmi_tiles)} GMI "
         f"tiles: {len(result.history)} steps"
@@ -695,6 +707,11 @@ def run(args: argparse.Namespace) -> int:
             "against the DPR of the paired simulated 2021 overpasses, scored every "
             f"{args.validate_every} steps."
         )
+    if args.method == "dann":
+        statement += (
+            f" DANN: a domain classifier on the bottleneck features of DRAIN ({args.drain}, "
+            f"frozen) behind a gradient reversal layer, weight {args.domain_weight}."
+        )
     if paired is not None:
         statement += (
             f" Red-GAN rain term: DRAIN ({args.drain}) on the paired GMI of {len(paired)} "
@@ -711,6 +728,48 @@ def run(args: argparse.Namespace) -> int:
     )
     print(f"wrote {path}")
     return 0
+
+
+def _train_dann(
+    args: argparse.Namespace,
+    init: Any,
+    source_tiles: np.ndarray,
+    gmi_tiles: np.ndarray,
+    source: str,
+    selection: dict[str, Any],
+) -> Any:
+    """``--method dann``: DANN from stage 1 (``--sharpen-steps``) or a registered generator."""
+    from xgpm.translate import cyclegan, dann
+
+    if init is None:
+        raise InvalidArgumentError(
+            "--method dann refines a stage-1 generator: give --sharpen-steps N (or --init NAME)"
+        )
+    if not isinstance(init, cyclegan.CycleGANResult):  # a registered generator: add the physics
+        init = cyclegan.train_cyclegan(
+            source_tiles,
+            gmi_tiles,
+            source_channels=SOURCE_CHANNELS[source],
+            source_sensor=SOURCE_SENSORS[source][1],
+            init=init,
+            steps=0,
+            progress=False,
+        )
+    return dann.train_dann(
+        init,
+        source_tiles,
+        gmi_tiles,
+        drain=args.drain,
+        steps=args.steps,
+        max_minutes=args.minutes,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        domain_weight=args.domain_weight,
+        source_sensor=SOURCE_SENSORS[source][1],
+        device=args.device,
+        seed=args.seed,
+        **selection,
+    )
 
 
 def _paired_windows(n: int) -> list[Any]:
