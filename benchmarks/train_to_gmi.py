@@ -517,7 +517,7 @@ def _figure_example(fields: list, generators: dict, identity: Any, drain: str, p
     import torch
 
     from xgpm.translate.cyclegan import _Drain
-    from xgpm.translate.train import GMI_CHANNELS
+    from xgpm.translate.train import GMI_CHANNELS, translate_field
 
     field = max(fields, key=lambda f: float(np.nansum(f.dpr)))
     network = _Drain(drain, GMI_CHANNELS, "cpu")
@@ -527,12 +527,8 @@ def _figure_example(fields: list, generators: dict, identity: Any, drain: str, p
     valid = np.isfinite(field.source).all(0)
     with torch.no_grad():
         for i, (name, gen) in enumerate(rows.items()):
-            x = (torch.from_numpy(field.source) - gen.input_mean[:, None, None]) / gen.input_std[
-                :, None, None
-            ]
-            pseudo = gen(torch.nan_to_num(x, nan=0.0)[None])
-            rain = network(pseudo)[0].numpy()
-            tb = pseudo[0, c89].numpy()
+            pseudo, rain = translate_field(gen, field.source, network)
+            tb = pseudo[c89]
             axes[0, i].imshow(np.where(valid, tb, np.nan).T, vmin=200, vmax=290, cmap="viridis")
             axes[0, i].set_title(f"{name}: 89V (K)")
             axes[1, i].imshow(np.where(valid, rain, np.nan).T, vmin=0, vmax=10, cmap="Blues")

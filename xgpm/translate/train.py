@@ -438,6 +438,30 @@ def rain_scores(
     }
 
 
+def translate_field(
+    generator: Any, source: np.ndarray, network: Any
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pseudo-GMI ``(13, H, W)`` (K) and DRAIN's rain ``(H, W)`` of one source scene, as scored.
+
+    NaN source pixels are mean-filled for the generator (as at inference); outside the source
+    swath DRAIN reads its own channel means. ``network`` is a ``cyclegan._Drain``; call under
+    ``torch.no_grad()``.
+    """
+    import torch
+
+    device = next(generator.parameters()).device
+    fill = torch.zeros(len(GMI_CHANNELS), device=device)
+    fill[network.index.to(device)] = network.mean.to(device)
+    valid = torch.from_numpy(np.isfinite(source).all(0)).to(device)
+    x = (torch.from_numpy(source).to(device) - generator.input_mean[:, None, None]) / (
+        generator.input_std[:, None, None]
+    )
+    pseudo = generator(torch.nan_to_num(x, nan=0.0)[None])[0]
+    pseudo = torch.where(valid[None], pseudo, fill[:, None, None])
+    rain = network(pseudo[None])[0]
+    return pseudo.cpu().numpy(), rain.cpu().numpy()
+
+
 def score_generator(
     generator: Any, fields: Sequence[PairedField], *, drain: str = "drain", need_gmi: bool = True
 ) -> dict[str, float]:
@@ -464,28 +488,19 @@ def score_generator(
 
     if not len(fields):
         raise InvalidArgumentError("score_generator: no paired field to score")
-    device = next(generator.parameters()).device
-    network = _Drain(drain, GMI_CHANNELS, device)
-    fill = torch.zeros(len(GMI_CHANNELS), device=device)
-    fill[network.index.to(device)] = network.mean
-    mean = generator.input_mean[:, None, None]
-    std = generator.input_std[:, None, None]
+    network = _Drain(drain, GMI_CHANNELS, next(generator.parameters()).device)
     rain, truth, tb_error, tb_count = [], [], np.zeros(len(GMI_CHANNELS)), 0
     was_training = generator.training
     generator.eval()
     try:
         with torch.no_grad():
             for f in fields:
-                valid = torch.from_numpy(np.isfinite(f.source).all(0)).to(device)
-                x = (torch.from_numpy(f.source).to(device) - mean) / std
-                pseudo = generator(torch.nan_to_num(x, nan=0.0)[None])[0]
-                pseudo = torch.where(valid[None], pseudo, fill[:, None, None])
-                r = network(pseudo[None])[0].cpu().numpy()
+                pseudo, r = translate_field(generator, f.source, network)
                 seen = scored_pixels(f, need_gmi=need_gmi)
                 rain.append(r[seen])
                 truth.append(f.dpr[seen])
                 if need_gmi:
-                    tb_error += np.abs(pseudo.cpu().numpy()[:, seen] - f.gmi[:, seen]).sum(1)
+                    tb_error += np.abs(pseudo[:, seen] - f.gmi[:, seen]).sum(1)
                     tb_count += int(seen.sum())
     finally:
         generator.train(was_training)
