@@ -28,6 +28,14 @@ __all__ = [
     "NoOverlapError",
     "NoValidPairsError",
     "RegistryError",
+    "StorageError",
+    "StoreLockedError",
+    "RunFailedError",
+    "CheckpointError",
+    "InvalidDataError",
+    "ProjectionError",
+    "RadarFileError",
+    "DataQualityWarning",
 ]
 
 
@@ -120,3 +128,37 @@ class NoValidPairsError(XGPMError, ValueError):
 
 class RegistryError(XGPMError, ValueError):
     """A registry data file shipped with xgpm (e.g. ``xgpm/etc/sensors.yaml``) is invalid."""
+
+
+class StorageError(XGPMError, OSError):
+    """A path or URL cannot be listed, read or written: missing, a directory where a file is
+    expected, no permission, a full disk, or an unreachable object store."""
+
+
+class StoreLockedError(XGPMError, RuntimeError):
+    """Another ``process`` run holds the lease on an output store."""
+
+
+class RunFailedError(XGPMError, RuntimeError):
+    """A run started with valid arguments but could not finish (the CLI exits 1, not 2)."""
+
+
+class CheckpointError(XGPMError, ValueError):
+    """A model checkpoint or weights file cannot be loaded safely (unsafe, damaged or foreign)."""
+
+
+class InvalidDataError(XGPMError, ValueError):
+    """Input data values are physically implausible (e.g. brightness temperatures in Celsius)."""
+
+
+class ProjectionError(XGPMError, ValueError):
+    """A map projection definition cannot be understood (e.g. a bad PROJ string in a file)."""
+
+
+class RadarFileError(GranuleError):
+    """A radar file (ODIM_H5 composite or polar volume) cannot be read as such."""
+
+
+class DataQualityWarning(XGPMWarning):
+    """Data were read or used but something in them was set aside (impossible geolocation,
+    duplicate granules ...): the message says how much and why."""
