@@ -155,5 +155,7 @@ def test_every_error_is_an_xgpm_error():
         cls = getattr(errors, name)
         if name == "XGPMWarning":
             assert issubclass(cls, UserWarning)
+        elif name.endswith("Warning"):
+            assert issubclass(cls, errors.XGPMWarning), name
         else:
             assert issubclass(cls, errors.XGPMError), name

@@ -26,6 +26,10 @@ def raw(path, dataset: str) -> np.ndarray:
         fill = dset.attrs.get("_FillValue")
         if fill is not None:
             values[dset[()] == np.asarray(fill).reshape(-1)[0]] = np.nan
+        if dataset.rsplit("/", 1)[-1] in ("Latitude", "Longitude"):
+            # PPS geolocation fill codes (-9999, -9999.9) whatever _FillValue says (GPROF of
+            # some sensors stores -9999 under a -9999.9 _FillValue): missing, as in GPM-API
+            values[values <= -9999] = np.nan
     return values
 
 

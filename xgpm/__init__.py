@@ -19,6 +19,7 @@ __version__ = "0.1.0"
 _LAZY: dict[str, str] = {
     "open_granule": "xgpm.io.read",
     "open_granules": "xgpm.io.read",
+    "merge_scan_modes": "xgpm.io.read",
     "write_granule": "xgpm.io.write",
     "pps_filename": "xgpm.io.filenames",
     "parse_filename": "xgpm.io.filenames",
@@ -51,7 +52,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from xgpm.colocation import colocate  # noqa: F401
     from xgpm.io import products  # noqa: F401
     from xgpm.io.filenames import parse_filename, pps_filename  # noqa: F401
-    from xgpm.io.read import open_granule, open_granules  # noqa: F401
+    from xgpm.io.read import merge_scan_modes, open_granule, open_granules  # noqa: F401
     from xgpm.io.write import write_granule  # noqa: F401
     from xgpm.retrieve import rainrate  # noqa: F401
     from xgpm.translate import to_gmi  # noqa: F401

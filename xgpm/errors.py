@@ -29,6 +29,7 @@ __all__ = [
     "NoValidPairsError",
     "RegistryError",
     "StorageError",
+    "NoSuchFileError",
     "StoreLockedError",
     "RunFailedError",
     "CheckpointError",
@@ -133,6 +134,10 @@ class RegistryError(XGPMError, ValueError):
 class StorageError(XGPMError, OSError):
     """A path or URL cannot be listed, read or written: missing, a directory where a file is
     expected, no permission, a full disk, or an unreachable object store."""
+
+
+class NoSuchFileError(StorageError, FileNotFoundError):
+    """A file, object or folder the caller named does not exist."""
 
 
 class StoreLockedError(XGPMError, RuntimeError):

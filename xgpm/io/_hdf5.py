@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from xgpm.errors import CorruptGranuleError, GranuleError, NotHDF5Error
+from xgpm.errors import CorruptGranuleError, GranuleError, NoSuchFileError, NotHDF5Error
 
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
@@ -77,16 +77,23 @@ class H5Opener:
         """Open and return an ``h5py.File`` (read-only)."""
         import h5py
 
+        from xgpm.io._storage import storage_errors, with_timeouts
+
         name = self.source
         if _is_url(name):
             import fsspec
 
-            fileobj = fsspec.open(name, mode="rb", **self.storage_options).open()
-            return open_h5_fileobj(fileobj, name)
+            with storage_errors(name):
+                options = with_timeouts(name, self.storage_options)
+                fileobj = fsspec.open(name, mode="rb", **options).open()
+                return open_h5_fileobj(fileobj, name)
         path = name[len("file://") :] if name.startswith("file://") else name
         if not os.path.exists(path):
-            raise FileNotFoundError(f"{path}: no such granule file")
-        with open(path, "rb") as fh:
+            raise NoSuchFileError(
+                f"{path}: no such granule file; check the path (relative paths start at "
+                f"{os.getcwd()})"
+            )
+        with storage_errors(path), open(path, "rb") as fh:
             _check_signature(fh, path)
         try:
             return h5py.File(path, "r")
@@ -193,8 +200,10 @@ class LazyH5Array:
         fill_value: Any,
         out_dtype: np.dtype,
         axes: tuple[int, ...] | None = None,
+        valid_range: tuple[float, float] | None = None,
     ):
         self.file = file
+        self.valid_range = valid_range
         self.path = path
         self.ndim = len(shape)
         # ``axes`` orders the stored dims into the data model's (e.g. nscan, npixel ->
@@ -228,9 +237,51 @@ class LazyH5Array:
         except (OSError, RuntimeError) as err:
             name = self.file.source if isinstance(self.file, H5Opener) else "<file object>"
             raise CorruptGranuleError(
-                f"{name}: cannot read {self.path} ({err}); the file is damaged or truncated"
+                f"{name}: cannot read {self.path} ({err}); the file is damaged or truncated: "
+                "download it again"
             ) from err
-        return decode(raw, self.fill_value, self.dtype)
+        out = decode(raw, self.fill_value, self.dtype)
+        if self.valid_range is not None:
+            out = mask_outside(out, self.valid_range, self._name(), self.path)
+        return out
+
+    def _name(self) -> str:
+        return self.file.source if isinstance(self.file, H5Opener) else source_name(self.file)
+
+
+#: PPS fill codes of geolocation (-9999, -9999.9, -99999) lie below this: missing, not damaged
+PPS_FILL_CEILING = -9998.5
+
+
+def mask_outside(values: np.ndarray, valid_range: tuple[float, float], name: str, path: str):
+    """Set values outside ``valid_range`` (or infinite) to NaN, warning with how many.
+
+    Geolocation of +-inf or a latitude of 91 deg is no fill code PPS uses, so it is not a
+    missing value but a damaged one: colocating with it would put pixels anywhere.
+    """
+    if values.dtype.kind != "f":
+        return values
+    low, high = valid_range
+    with np.errstate(invalid="ignore"):
+        fill_code = np.isfinite(values) & (values <= PPS_FILL_CEILING)
+        bad = (np.isinf(values) | (values < low) | (values > high)) & ~fill_code
+    if fill_code.any() or bad.any():
+        values = values.copy() if not values.flags.writeable else values
+        values[fill_code] = np.nan  # a fill code, whatever _FillValue said: missing
+    count = int(bad.sum())
+    if count:
+        import warnings
+
+        from xgpm.errors import DataQualityWarning
+
+        values[bad] = np.nan
+        warnings.warn(
+            f"{name}: {count} of {values.size} {path} values read are infinite or outside "
+            f"[{low:g}, {high:g}]; set to NaN (these pixels are treated as missing)",
+            DataQualityWarning,
+            stacklevel=2,
+        )
+    return values
 
 
 def decode(raw: np.ndarray, fill_value: Any, out_dtype: np.dtype) -> np.ndarray:
@@ -278,6 +329,7 @@ __all__ = [
     "close_cached",
     "decode",
     "decoded_dtype",
+    "mask_outside",
     "open_h5_fileobj",
     "source_name",
 ]

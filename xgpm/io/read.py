@@ -30,6 +30,7 @@ from xgpm.errors import (
     GranuleError,
     InvalidArgumentError,
     MissingVariableError,
+    NoSuchFileError,
     UnknownProductError,
     WrongProductError,
 )
@@ -37,7 +38,7 @@ from xgpm.io import _hdf5
 from xgpm.io.products import Family, dimension_name
 from xgpm.io.pvl import parse_pvl
 
-__all__ = ["open_granule", "open_granules", "GranuleInfo", "granule_info"]
+__all__ = ["open_granule", "open_granules", "merge_scan_modes", "GranuleInfo", "granule_info"]
 
 _GPS_EPOCH = np.datetime64("1980-01-06T00:00:00", "ns")
 _SCANTIME_FIELDS = ("Year", "Month", "DayOfMonth", "Hour", "Minute", "Second", "MilliSecond")
@@ -52,6 +53,9 @@ _ROOT_BLOCKS_ORDER = (
     "GprofInfo",
 )
 DEFAULT_MERGE_RADIUS_KM = 15.0
+_REDOWNLOAD = " (PPS: https://arthurhou.pps.eosdis.nasa.gov, or GES DISC)"
+#: physically possible geolocation (deg); PPS longitudes are -180..180, 0..360 is tolerated
+_GEOLOCATION_RANGE = {"lat": (-90.0, 90.0), "lon": (-180.0, 360.0)}
 
 ScanModeArg = str | Literal["all", "merged"] | None
 
@@ -232,14 +236,51 @@ def _block_shape(dims: Sequence[str], chunks: Any) -> tuple:
     """
     if chunks == "auto":
         return tuple(["auto"] + [-1] * (len(dims) - 1)) if dims else ()
-    if isinstance(chunks, int):
-        chunks = {"along_track": chunks, "time": chunks}
+    return tuple(chunks.get(d, -1) for d in dims)
+
+
+def _check_chunks(chunks: Any) -> Any:
+    """``chunks`` as given or as a dict; InvalidArgumentError for what dask would mis-read."""
+    if chunks is None or chunks == "auto":
+        return chunks
+    if isinstance(chunks, (int, np.integer)) and not isinstance(chunks, bool):
+        if chunks < 1:
+            raise InvalidArgumentError(
+                f"chunks={chunks}: a chunk size must be a positive number of scans "
+                "(e.g. chunks=500), or 'auto', or None"
+            )
+        return {"along_track": int(chunks), "time": int(chunks)}
     if not isinstance(chunks, dict):
         raise InvalidArgumentError(
-            f"chunks must be 'auto', an int or a dict of data-model dims, not {chunks!r} "
+            f"chunks must be 'auto', None, an int or a dict of data-model dims, not {chunks!r} "
             "(e.g. chunks={'along_track': 500})"
         )
-    return tuple(chunks.get(d, -1) for d in dims)
+    for dim, size in chunks.items():
+        ok = size == "auto" or (
+            isinstance(size, (int, np.integer))
+            and not isinstance(size, bool)
+            and (size >= 1 or size == -1)
+        )
+        if not ok:
+            raise InvalidArgumentError(
+                f"chunks[{dim!r}]={size!r}: each chunk size must be a positive int, -1 (whole "
+                "dim) or 'auto'"
+            )
+    return chunks
+
+
+def _check_radius(radius_km: Any, name: str = "merge_radius_km") -> float:
+    """A finite positive search radius in km, or InvalidArgumentError."""
+    try:
+        radius = float(radius_km)
+    except (TypeError, ValueError):
+        radius = float("nan")
+    if not np.isfinite(radius) or radius <= 0:
+        raise InvalidArgumentError(
+            f"{name}={radius_km!r}: the radius must be a finite distance in km above 0 (the "
+            f"default, {DEFAULT_MERGE_RADIUS_KM:g} km, is about one scan spacing)"
+        )
+    return radius
 
 
 def _model_axes(dims: Sequence[str]) -> tuple[int, ...]:
@@ -271,7 +312,15 @@ class _LazyBackendArray(xr.backends.BackendArray):
         )
 
 
-def _dask_array(file, path: str, dset, chunks: Any, token: str, dims: Sequence[str] = ()):
+def _dask_array(
+    file,
+    path: str,
+    dset,
+    chunks: Any,
+    token: str,
+    dims: Sequence[str] = (),
+    valid_range: tuple[float, float] | None = None,
+):
     """A lazy array of an HDF5 dataset in data-model order; returns (array, fill, dims).
 
     A dask array, or with ``chunks=None`` xarray's lazily indexed array (read on access
@@ -285,7 +334,9 @@ def _dask_array(file, path: str, dset, chunks: Any, token: str, dims: Sequence[s
     dims = list(dims) or [f"dim{i}" for i in range(dset.ndim)]
     axes = _model_axes(dims)
     dims = [dims[a] for a in axes]
-    lazy = _hdf5.LazyH5Array(file, dset.name, dset.shape, dset.dtype, fill, out_dtype, axes)
+    lazy = _hdf5.LazyH5Array(
+        file, dset.name, dset.shape, dset.dtype, fill, out_dtype, axes, valid_range
+    )
     if chunks is None:
         return indexing.LazilyIndexedArray(_LazyBackendArray(lazy)), fill, dims
     chunks = _block_shape(dims, chunks)
@@ -327,12 +378,18 @@ def _user_attrs(hdf5_attrs: dict[str, Any]) -> dict[str, Any]:
 def _scan_time(group, name: str) -> np.ndarray:
     """Scan times (datetime64[ns], NaT where missing) from the ScanTime group, to the ms."""
     if "ScanTime" not in group:
-        raise MissingVariableError(f"{name}: scan mode {group.name} has no ScanTime group")
+        raise MissingVariableError(
+            f"{name}: scan mode {group.name} has no ScanTime group, so scan times cannot be "
+            f"read; the file is damaged or incomplete: download it again{_REDOWNLOAD}"
+        )
     st = group["ScanTime"]
     parts = {}
     for field in _SCANTIME_FIELDS:
         if field not in st:
-            raise MissingVariableError(f"{name}: {st.name}/{field} is missing")
+            raise MissingVariableError(
+                f"{name}: {st.name}/{field} is missing, so scan times cannot be read; the file "
+                f"is damaged or incomplete: download it again{_REDOWNLOAD}"
+            )
         parts[field] = st[field][()].astype("int64")
     year, month, day = parts["Year"], parts["Month"], parts["DayOfMonth"]
     hour, minute, second = parts["Hour"], parts["Minute"], parts["Second"]
@@ -440,7 +497,8 @@ def _read_scan_mode(
     if absent:
         raise MissingVariableError(
             f"{name}: {file_scan_mode} lacks {absent}, which every {info.product} granule has; "
-            "the file is damaged or incomplete"
+            f"the file is damaged or incomplete: download it again{_REDOWNLOAD}, or read the "
+            "variables it does have with variables=[...]"
         )
     if variables is not None:
         found = set(data_vars) | set(uia_vars)
@@ -457,12 +515,22 @@ def _read_scan_mode(
         ds = _grid_dataset(file, group, data_vars, chunks, token, name)
     else:
         if "Latitude" not in group or "Longitude" not in group:
-            raise MissingVariableError(f"{name}: {group.name} has no Latitude/Longitude")
+            missing = [v for v in ("Latitude", "Longitude") if v not in group]
+            raise MissingVariableError(
+                f"{name}: {group.name} has no {'/'.join(missing)}, so its pixels cannot be "
+                f"located; the file is damaged or incomplete: download it again{_REDOWNLOAD}"
+            )
         for key, h5name in (("lat", "Latitude"), ("lon", "Longitude")):
             dset = group[h5name]
             hdf5_dims = str(_hdf5.attr_text(dset.attrs.get("DimensionNames", ""))).split(",")
             data, fill, dims = _dask_array(
-                file, h5name, dset, chunks, token, [dimension_name(d) for d in hdf5_dims]
+                file,
+                h5name,
+                dset,
+                chunks,
+                token,
+                [dimension_name(d) for d in hdf5_dims],
+                valid_range=_GEOLOCATION_RANGE[key],
             )
             stored_attrs = _hdf5_attrs(dset)
             coords[key] = xr.Variable(
@@ -594,7 +662,10 @@ def _expand_uia(ds: xr.Dataset, group, uia_vars: dict, labels: list[str]) -> xr.
 def _grid_dataset(file, group, data_vars, chunks, token, name) -> xr.Dataset:
     for required in ("time", "lat", "lon"):
         if required not in group:
-            raise MissingVariableError(f"{name}: {group.name}/{required} is missing")
+            raise MissingVariableError(
+                f"{name}: {group.name}/{required} is missing; the file is damaged or "
+                f"incomplete: download it again{_REDOWNLOAD}"
+            )
     lat = group["lat"][()]
     lon = group["lon"][()]
     seconds = group["time"][()].astype("int64")
@@ -711,7 +782,10 @@ def merge_scan_modes(
     radius_km : float
         Largest distance to a neighbour, 15 km by default (about one scan spacing).
     """
+    radius_km = _check_radius(radius_km, "radius_km")
     names = list(scan_modes)
+    if not names:
+        raise InvalidArgumentError("merge_scan_modes: scan_modes is empty; pass {name: Dataset}")
     if reference is None:
         reference = max(names, key=lambda m: (scan_modes[m].sizes["cross_track"], -names.index(m)))
     if reference not in scan_modes:
@@ -843,6 +917,9 @@ def open_granule(
     """
     if isinstance(variables, str):
         variables = [variables]
+    chunks = _check_chunks(chunks)
+    merge_radius_km = _check_radius(merge_radius_km)
+    _check_scan_mode_arg(scan_mode)
     file, h5, name = _open_h5(source, storage_options)
     blocks = _read_root_attrs(h5, name)
     actual = _product_from_header(blocks["FileHeader"], name)
@@ -864,6 +941,8 @@ def open_granule(
             "(PPS writes such files for orbits without observations); skip it"
         )
     file_modes = _file_scan_modes(h5, info)
+    if scan_mode in (None, "merged", "all"):
+        _check_complete(info, file_modes, scan_mode)
     token = _token(source, name)
 
     def read(mode: str) -> xr.Dataset:
@@ -888,6 +967,35 @@ def open_granule(
             f"{', '.join(file_modes)} (or 'all', 'merged')"
         )
     return read(scan_mode)
+
+
+def _check_scan_mode_arg(scan_mode: Any) -> None:
+    if scan_mode is not None and not isinstance(scan_mode, str):
+        raise InvalidArgumentError(
+            f"scan_mode must be a scan-mode name ('S1', 'FS' ...), 'all', 'merged' or None, "
+            f"not {scan_mode!r}"
+        )
+
+
+def _check_complete(info: GranuleInfo, file_modes: dict[str, str], scan_mode: Any) -> None:
+    """Refuse a 1C granule that lacks scan modes when every channel was asked for.
+
+    A 1C-GMI without S2 would otherwise open as 9 channels, and a model would find out later
+    (or a user never). Asking for one scan mode by name reads what is there.
+    """
+    sensor = info.sensor
+    if info.family.scan_modes is not None or sensor is None:
+        return  # non-1C products: scan modes differ between versions, the registry decides
+    absent = [m for m in sensor.scan_modes if m not in file_modes]
+    if not absent:
+        return
+    channels = [c.label for m in absent for c in sensor.scan_modes[m].channels]
+    present = ", ".join(f"scan_mode={m!r}" for m in file_modes)
+    raise MissingVariableError(
+        f"{info.name}: this {info.product} granule lacks scan mode(s) {', '.join(absent)}, "
+        f"so channels {', '.join(channels)} are missing; the file is damaged or was cut: "
+        f"download it again{_REDOWNLOAD}, or read the scan modes it has by name ({present})"
+    )
 
 
 def _token(source: Any, name: str) -> str:
@@ -926,7 +1034,7 @@ def _file_scan_modes(h5, info: GranuleInfo) -> dict[str, str]:
 
 
 def open_granules(
-    sources: Iterable[Any],
+    sources: str | os.PathLike | Iterable[Any],
     *,
     scan_mode: ScanModeArg = None,
     variables: str | Sequence[str] | None = None,
@@ -939,17 +1047,20 @@ def open_granules(
     """Open several granules of one product and concatenate them.
 
     Orbit products are concatenated along ``along_track`` in time order (``gpm_granule_id``
-    tells the granules apart), grids along ``time``. All arguments are those of
-    :func:`open_granule`. Every granule is opened lazily.
+    tells the granules apart), grids along ``time``. ``sources`` is a sequence of paths, URLs
+    or file objects, or one path or glob pattern (``"gmi/1C.GPM.GMI.*.HDF5"``,
+    ``"s3://bucket/2021/*/*.HDF5"``). The same granule given twice (the same file, or copies of
+    one granule) is read once, with a :class:`~xgpm.errors.DataQualityWarning`. The other
+    arguments are those of :func:`open_granule`. Every granule is opened lazily.
 
     Raises
     ------
     InvalidArgumentError
         If no source is given, or the granules hold different products.
+    StorageError
+        If a path or pattern names no file, or a folder.
     """
-    sources = list(sources)
-    if not sources:
-        raise InvalidArgumentError("open_granules needs at least one source; got none")
+    sources = _expand_sources(sources, storage_options)
     if scan_mode == "all":
         raise InvalidArgumentError(
             "open_granules concatenates one swath per granule: use a scan-mode name or 'merged'"
@@ -967,11 +1078,16 @@ def open_granules(
         )
         for src in sources
     ]
-    products = {ds.attrs["gpm_api_product"] for ds in datasets}
+    datasets = _drop_duplicates(datasets)
+    products: dict[str, list[str]] = {}
+    for ds in datasets:
+        products.setdefault(ds.attrs["gpm_api_product"], []).append(_source_of(ds))
     if len(products) > 1:
+        example = "; ".join(f"{p}: {files[0]}" for p, files in sorted(products.items()))
         raise InvalidArgumentError(
-            f"open_granules got granules of several products {sorted(products)}; open each "
-            "product separately"
+            f"open_granules got granules of several products ({example}); they cannot "
+            "be concatenated: open each product separately, e.g. with product='...' or a "
+            "narrower file pattern"
         )
     if "time" in datasets[0].dims:
         datasets.sort(key=lambda d: d["time"].values[0])
@@ -991,6 +1107,101 @@ def open_granules(
         compat="override",
         combine_attrs="drop_conflicts",
     )
+
+
+_GLOB_CHARS = ("*", "?", "[")
+
+
+def _expand_sources(sources: Any, storage_options: dict | None) -> list[Any]:
+    """A list of sources from a list, one path or URL, or a glob pattern."""
+    if isinstance(sources, (str, os.PathLike)):
+        text = os.fspath(sources)
+        if any(c in text for c in _GLOB_CHARS):
+            matched = _glob(text, storage_options)
+            if not matched:
+                raise NoSuchFileError(
+                    f"{text}: the pattern matches no file; check the folder and the pattern "
+                    "(PPS names look like 1C.GPM.GMI.XCAL2016-C.20140304-S175932-...HDF5)"
+                )
+            return matched
+        return [text]
+    if isinstance(sources, (bytes, bytearray)) or hasattr(sources, "read"):
+        return [sources]
+    try:
+        listed = list(sources)
+    except TypeError:
+        raise InvalidArgumentError(
+            f"sources must be a path, a glob pattern, or a list of paths, URLs or file objects, "
+            f"not {type(sources).__name__}"
+        ) from None
+    if not listed:
+        raise InvalidArgumentError(
+            "open_granules needs at least one source and got an empty list; check the glob or "
+            "listing that made it (e.g. sorted(glob.glob('1C.GPM.GMI.*.HDF5')) found nothing)"
+        )
+    return listed
+
+
+def _glob(pattern: str, storage_options: dict | None) -> list[str]:
+    from xgpm.io._storage import is_url, storage_errors, with_timeouts
+
+    with storage_errors(pattern, "list"):
+        if is_url(pattern):
+            import fsspec
+
+            fs, _ = fsspec.core.url_to_fs(pattern, **with_timeouts(pattern, storage_options))
+            return sorted(fs.unstrip_protocol(p) for p in fs.glob(pattern))
+        import glob as globlib
+
+        path = pattern[len("file://") :] if pattern.startswith("file://") else pattern
+        return sorted(p for p in globlib.glob(path) if not os.path.isdir(p))
+
+
+def _source_of(ds: xr.Dataset) -> str:
+    return str(ds.encoding.get("source") or ds.attrs.get("FileName") or "<granule>")
+
+
+def _granule_key(ds: xr.Dataset) -> tuple:
+    """What makes a granule itself: product, granule number, version and its time span."""
+    attrs = ds.attrs
+    if "time" in ds.dims:
+        times = ds["time"].values
+        span = (times[0], times[-1]) if times.size else ()
+    else:
+        span = (_first_time(ds),)
+    return (
+        attrs.get("gpm_api_product"),
+        attrs.get("GranuleNumber"),
+        attrs.get("ProductVersion"),
+        attrs.get("StartGranuleDateTime"),
+        *span,
+    )
+
+
+def _drop_duplicates(datasets: list[xr.Dataset]) -> list[xr.Dataset]:
+    """Keep the first of granules given twice, warning with the files set aside."""
+    import warnings
+
+    from xgpm.errors import DataQualityWarning
+
+    kept: dict[tuple, xr.Dataset] = {}
+    dropped: list[tuple[str, str]] = []
+    for ds in datasets:
+        key = _granule_key(ds)
+        if key in kept:
+            dropped.append((_source_of(ds), _source_of(kept[key])))
+            continue
+        kept[key] = ds
+    if dropped:
+        listed = "; ".join(f"{a} (same granule as {b})" for a, b in dropped[:5])
+        more = f" and {len(dropped) - 5} more" if len(dropped) > 5 else ""
+        warnings.warn(
+            f"open_granules: {len(dropped)} of {len(datasets)} sources repeat a granule already "
+            f"given and were skipped: {listed}{more}",
+            DataQualityWarning,
+            stacklevel=3,
+        )
+    return list(kept.values())
 
 
 def _first_time(ds: xr.Dataset) -> np.datetime64:

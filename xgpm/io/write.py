@@ -23,6 +23,7 @@ import xarray as xr
 
 from xgpm.errors import InvalidArgumentError, WriteError
 from xgpm.io import _hdf5
+from xgpm.io._storage import storage_errors, with_timeouts
 from xgpm.io.products import (
     Family,
     default_fill_value,
@@ -113,6 +114,9 @@ def write_granule(
     WriteError
         If the Dataset lacks what the product needs (geolocation, time, channels matching the
         sensor registry) or the target exists and ``overwrite`` is False.
+    StorageError
+        If the target cannot be written (no permission, a full disk, an unreachable endpoint);
+        nothing is left under the final name.
     """
     modes, attrs = _as_scan_modes(data)
     product = product or attrs.get("gpm_api_product")
@@ -170,22 +174,27 @@ def write_granule(
     if is_url:
         import fsspec
 
-        fs, fs_path = fsspec.core.url_to_fs(target, **(storage_options or {}))
-        if fs.exists(fs_path) and not overwrite:
-            raise WriteError(f"{target} exists; pass overwrite=True to replace it")
-        with tempfile.TemporaryDirectory() as tmp:
-            local = os.path.join(tmp, final_name)
-            _write_file(local, blocks, modes, fam, sensor, compression)
-            fs.put_file(local, fs_path)
+        with storage_errors(target, "write"):
+            options = with_timeouts(target, storage_options)
+            fs, fs_path = fsspec.core.url_to_fs(target, **options)
+            if fs.exists(fs_path) and not overwrite:
+                raise WriteError(f"{target} exists; pass overwrite=True to replace it")
+            with tempfile.TemporaryDirectory() as tmp:
+                local = os.path.join(tmp, final_name)
+                _write_file(local, blocks, modes, fam, sensor, compression)
+                fs.put_file(local, fs_path)  # one PUT: the object appears whole or not at all
         return target
     if os.path.exists(target) and not overwrite:
         raise WriteError(f"{target} exists; pass overwrite=True to replace it")
-    Path(target).parent.mkdir(parents=True, exist_ok=True)
+    if os.path.isdir(target):
+        raise WriteError(f"{target} is a folder; pass a file name or the folder with a '/'")
     tmp = f"{target}.tmp-{uuid.uuid4().hex[:8]}"
     try:
-        _write_file(tmp, blocks, modes, fam, sensor, compression)
-        _hdf5.close_cached(target)
-        os.replace(tmp, target)
+        with storage_errors(target, "write"):
+            Path(target).parent.mkdir(parents=True, exist_ok=True)
+            _write_file(tmp, blocks, modes, fam, sensor, compression)
+            _hdf5.close_cached(target)
+            os.replace(tmp, target)
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
@@ -277,8 +286,9 @@ def _check_modes(modes: dict[str, xr.Dataset], fam: Family, sensor, product: str
             got = [str(v) for v in ds["pmw_frequency"].values]
             if got != expected:
                 raise WriteError(
-                    f"scan mode {mode}: pmw_frequency is {got}, but {sensor.name} {mode} holds "
-                    f"{expected} (in that order); select or reorder the channels"
+                    f"scan mode {mode}: pmw_frequency is {got}, but {product} ({sensor.name}) "
+                    f"{mode} holds {expected} (in that order); select or reorder the channels, "
+                    "or pass the product these channels belong to"
                 )
 
 
