@@ -70,3 +70,29 @@ def test_benchmark_runs_once(path, class_name):
             assert completed.returncode == 0, completed.stderr
     if hasattr(bench, "teardown"):
         bench.teardown(*args)
+
+
+def test_asv_discovers_and_runs_the_suite_as_documented(tmp_path):
+    """``cd benchmarks && asv run --python=same --quick`` runs benchmarks, not nothing.
+
+    asv needs ``benchmarks/__init__.py``: without it, it printed "No __init__.py file in '.'",
+    ran nothing and exited 0.
+    """
+    import os
+    import shutil
+
+    asv = shutil.which("asv")
+    if asv is None:
+        pytest.skip("asv is not installed (pip install -e '.[test]')")
+    env = dict(os.environ, HOME=str(tmp_path))  # asv keeps its machine file in $HOME
+    run = lambda *args: subprocess.run(  # noqa: E731
+        [asv, *args], cwd=BENCH_DIR, env=env, capture_output=True, text=True, timeout=300
+    )
+    check = run("check", "--python=same")
+    assert check.returncode == 0 and "No __init__.py" not in check.stdout + check.stderr
+    assert run("machine", "--yes", "--machine", "ci").returncode == 0
+    result = run(
+        "run", "--python=same", "--quick", "--dry-run", "--machine", "ci", "-b", "ImportTime"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "bench_io.ImportTime.timeraw_import_xgpm" in result.stdout, result.stdout
