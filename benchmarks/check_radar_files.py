@@ -2,8 +2,8 @@
 
 Usage::
 
-    python benchmarks/check_radar_files.py /work/shared/data/real/opera_composites \
-        /work/shared/data/real/dpr_ground_radar_brisbane/IDR66_20141206_094829.vol.h5
+    python benchmarks/check_radar_files.py ../shared/data/real/opera_composites \
+        ../shared/data/real/dpr_ground_radar_brisbane/IDR66_20141206_094829.vol.h5
 
 Prints a Markdown table (one row per file and quantity) for docs/io.md. "Equal to pysteps"
 compares :func:`xgpm.io.odim.open_radar_composite` with
