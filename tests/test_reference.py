@@ -162,6 +162,8 @@ def test_bad_inputs(grid):
     with pytest.raises(InvalidArgumentError, match="units"):
         reference.radar_rate(comp["ACRR"].assign_attrs(units="dBZ"))
     with pytest.raises(InvalidArgumentError, match="neither RATE nor ACRR"):
+        reference.radar_rate(comp.rename(ACRR="TH"))
+    with pytest.raises(InvalidArgumentError, match="reflectivity .* Z-R relation"):
         reference.radar_rate(comp.rename(ACRR="DBZH"))
     with pytest.raises(NoOverlapError, match="does not overlap"):
         reference.regrid_to_grid(

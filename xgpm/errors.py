@@ -132,8 +132,11 @@ class RegistryError(XGPMError, ValueError):
 
 
 class StorageError(XGPMError, OSError):
-    """A path or URL cannot be listed, read or written: missing, a directory where a file is
-    expected, no permission, a full disk, or an unreachable object store."""
+    """A path or URL cannot be listed, read or written.
+
+    Missing, a directory where a file is expected, no permission, a full disk, or an
+    unreachable object store.
+    """
 
 
 class NoSuchFileError(StorageError, FileNotFoundError):
@@ -165,5 +168,7 @@ class RadarFileError(GranuleError):
 
 
 class DataQualityWarning(XGPMWarning):
-    """Data were read or used but something in them was set aside (impossible geolocation,
-    duplicate granules ...): the message says how much and why."""
+    """Data were read or used, but something in them was set aside.
+
+    Impossible geolocation, duplicate granules ...: the message says how much and why.
+    """

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from xgpm.errors import InvalidArgumentError, NoValidPairsError
+from xgpm.errors import InvalidArgumentError, InvalidDataError, NoValidPairsError
 from xgpm.verify import _stats
 
 __all__ = [
@@ -112,7 +112,15 @@ def _check_inputs(pred: Any, ref: Any, mask: Any = None) -> None:
             f"pred and ref have different dimensions ({list(pred.dims)} vs {list(ref.dims)}); "
             f"put both on the same swath or grid first."
         )
-    _stats.check_pair(pred, ref, spatial_dims=(), dim=None, mask=mask, require_spatial=False)
+    _stats.check_pair(
+        pred,
+        ref,
+        spatial_dims=(),
+        dim=None,
+        mask=mask,
+        require_spatial=False,
+        names=("pred", "ref"),
+    )
 
 
 def _check_threshold(value: Any, name: str) -> float:
@@ -398,7 +406,11 @@ def _resolve_spatial_dims(
             f"spatial_dims: cannot guess the two image dimensions among {list(pred.dims)}; pass "
             f"spatial_dims=(..., ...)."
         )
-    if isinstance(spatial_dims, str) or len(spatial_dims) != 2:
+    if (
+        isinstance(spatial_dims, str)
+        or not isinstance(spatial_dims, Sequence)
+        or len(spatial_dims) != 2
+    ):
         raise InvalidArgumentError(
             f"spatial_dims: need exactly two dimension names, got {spatial_dims!r}."
         )
@@ -714,7 +726,12 @@ def _level_values(quantiles: xr.DataArray, dim: str, levels: Any) -> np.ndarray:
                 f"quantiles: the {dim!r} dimension has no coordinate of levels; pass levels=..."
             )
         levels = quantiles[dim].values
-    levels = np.asarray(levels, dtype=np.float64).reshape(-1)
+    try:
+        if isinstance(levels, (str, bytes)):
+            raise TypeError
+        levels = np.asarray(levels, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        levels = np.full(1, np.nan)
     if levels.size != quantiles.sizes[dim] or not np.all((levels > 0) & (levels < 1)):
         raise InvalidArgumentError(
             f"levels: need {quantiles.sizes[dim]} probabilities in (0, 1) along {dim!r}, got "
@@ -811,6 +828,20 @@ def quantile_calibration(
             )
     taus = _level_values(quantiles, dim, levels)
     rain_threshold = _check_threshold(rain_threshold, "rain_threshold")
+    try:
+        tolerance = float(tolerance)
+    except (TypeError, ValueError):
+        tolerance = float("nan")
+    if not (np.isfinite(tolerance) and 0.0 <= tolerance < 1.0):
+        raise InvalidArgumentError(
+            f"tolerance: need a coverage tolerance in [0, 1) (e.g. 0.05), got {tolerance!r}."
+        )
+    if seed is not None and (
+        isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0
+    ):
+        raise InvalidArgumentError(
+            f"seed: need a non-negative integer (or None for no randomization), got {seed!r}."
+        )
     pixel_dims = [d for d in quantiles.dims if d != dim]
     if set(ref.dims) != set(pixel_dims):
         raise InvalidArgumentError(
@@ -839,6 +870,14 @@ def quantile_calibration(
     keep = np.isfinite(y) & np.isfinite(q).all(axis=1)
     if p is not None:
         keep &= np.isfinite(p)
+        with np.errstate(invalid="ignore"):
+            outside = np.isfinite(p) & ((p < 0) | (p > 1))
+        if outside.any():
+            raise InvalidDataError(
+                f"probability: {int(outside.sum())} value(s) outside [0, 1] (from "
+                f"{float(p[outside].min()):g} to {float(p[outside].max()):g}); pass the "
+                "probability of precipitation (0-1), e.g. rain['probability_of_precip']."
+            )
     if mask is not None:
         keep &= np.asarray(next(extras).values, dtype=bool).reshape(-1)
     v = None if seed is None else np.random.default_rng(seed).random(y.size)

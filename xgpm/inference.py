@@ -38,6 +38,16 @@ same global swath, so tiled output still equals whole-swath output.
 Pixel-wise NumPy models (BRAIN, ``framework: numpy`` in the card) have a ``predict(tb (..., C))``
 method and run through :func:`xarray.apply_ufunc` with ``dask="parallelized"``.
 
+**Implausible inputs.** Every model xgpm ships reads brightness temperatures in kelvin. Finite
+input values outside :data:`TB_RANGE_K` (20-350 K) raise :class:`~xgpm.errors.InvalidDataError`
+naming the variable, the channels, the number of pixels and the likely cause (Celsius, scaled
+integers, undecoded fill values, an all-zero field). NaN is missing data and is fine. In-memory
+(NumPy) input is checked at call time (one min/max pass, counts exact); dask input is checked
+**inside the graph**, by a blockwise identity step fused with the model's tasks, so building the
+graph computes nothing and the error is raised by ``.compute()`` (its counts are those of the
+block that failed). The exception crosses dask's schedulers (threads, processes, distributed)
+as the same :class:`~xgpm.errors.InvalidDataError`.
+
 ``torch`` is imported only when a torch model runs.
 """
 
@@ -55,7 +65,7 @@ import numpy as np
 import xarray as xr
 
 from xgpm import models
-from xgpm.errors import InvalidArgumentError, MissingChannelsError
+from xgpm.errors import InvalidArgumentError, InvalidDataError, MissingChannelsError
 from xgpm.models import ModelSpec
 
 #: Bumped when the engine's outputs change for the same model (cache keys include it):
@@ -70,12 +80,226 @@ __all__ = [
     "geometry",
     "auto_chunks",
     "OUTPUT_DIM",
+    "TB_RANGE_K",
+    "check_brightness_temperatures",
 ]
 
 #: Name of the temporary dimension holding the flat network outputs.
 OUTPUT_DIM = "_xgpm_output"
 #: Pixels per block aimed at by ``chunks="auto"`` (a full GMI orbit is 654 k pixels).
 AUTO_BLOCK_PIXELS = 2_000_000
+#: Plausible range (K) of a microwave brightness temperature seen from space: finite model
+#: inputs outside it are refused (cold space is ~3 K but never fills a footprint; the hottest
+#: deserts stay below ~340 K).
+TB_RANGE_K: tuple[float, float] = (20.0, 350.0)
+#: Undecoded fill values seen in the wild (PPS, NetCDF defaults, unsigned/short integers).
+_FILL_LIKE = (-9999.9, -9999.0, -999.9, -999.0, -99.0, 9999.0, 32767.0, 65535.0, -32768.0)
+
+
+# ------------------------------------------------------------------------------------------
+# argument and input checks
+# ------------------------------------------------------------------------------------------
+
+
+def _diagnose_tb(finite: np.ndarray, bad: np.ndarray) -> str:
+    """The likely cause of out-of-range brightness temperatures, and what to do."""
+    vmin, vmax = float(finite.min()), float(finite.max())
+    median = float(np.median(finite))
+    if vmin == 0.0 and vmax == 0.0:
+        return (
+            "every value is 0: the field looks empty, or its fill values were not decoded; "
+            "decode fill values to NaN (xgpm.open_granule does) and check that data were read"
+        )
+    if vmin >= -273.2 and vmax <= 80.0 and median < TB_RANGE_K[0]:
+        return (
+            f"values between {vmin:.1f} and {vmax:.1f} look like degrees Celsius: convert to "
+            "kelvin first (add 273.15)"
+        )
+    if median >= 1000.0:
+        return (
+            f"values in the thousands (median {median:.0f}) look like scaled integers: apply "
+            "the variable's scale_factor/add_offset (e.g. xr.decode_cf(ds), or multiply by "
+            "0.01) so that the values are kelvin"
+        )
+    distinct = np.unique(bad)
+    if distinct.size <= 3 and (
+        np.isin(distinct, _FILL_LIKE).all()
+        or (distinct == 0).all()
+        or np.abs(distinct).min() >= 999
+    ):
+        return (
+            f"the out-of-range values {distinct.tolist()} look like fill values that were not "
+            "decoded: set them to NaN (e.g. ds['Tc'].where(ds['Tc'] > 0))"
+        )
+    return (
+        "check the units (kelvin expected) and the decoding of the file (scale factors, fill "
+        "values)"
+    )
+
+
+def check_brightness_temperatures(
+    values: Any,
+    channels: Sequence[str],
+    *,
+    variable: str = "Tc",
+    context: str = "",
+    where: str = "",
+) -> None:
+    """Raise unless the finite values of ``(..., C)`` brightness temperatures are in 20-350 K.
+
+    Parameters
+    ----------
+    values : array-like (..., C)
+        Brightness temperatures, channels last. NaN (missing) is fine.
+    channels : sequence of str
+        The ``C`` channel labels (for the message).
+    variable : str
+        Name of the variable (for the message).
+    context : str
+        Who checks (``"model 'drain'"``), at the start of the message.
+    where : str
+        Which part of the data was checked (e.g. one dask block), for the message.
+
+    Raises
+    ------
+    InvalidDataError
+        Finite values outside :data:`TB_RANGE_K`; the message names the variable, the
+        channels, the number of pixels and the likely cause (Celsius, scaled integers,
+        undecoded fill values, an all-zero field) with what to do about it.
+    """
+    values = np.asarray(values)
+    if values.size == 0 or values.dtype.kind not in "fiu":
+        return
+    low, high = TB_RANGE_K
+    with np.errstate(invalid="ignore"):
+        finite = np.isfinite(values)
+        bad = finite & ((values < low) | (values > high))
+    if not bad.any():
+        return
+    flat = bad.reshape(-1, values.shape[-1]) if values.ndim else bad.reshape(1, 1)
+    per_channel = flat.sum(axis=0)
+    n_pixels = int(flat.any(axis=1).sum())
+    n_total = flat.shape[0]
+    labels = (
+        list(channels) if len(channels) == flat.shape[1] else [str(i) for i in range(flat.shape[1])]
+    )
+    named = ", ".join(f"{labels[i]} ({int(n)})" for i, n in enumerate(per_channel) if n)
+    cause = _diagnose_tb(values[finite], values[bad])
+    prefix = f"{context}: " if context else ""
+    raise InvalidDataError(
+        f"{prefix}variable {variable!r} does not hold brightness temperatures in kelvin: "
+        f"{n_pixels} of {n_total} pixel(s){where} have values outside "
+        f"{low:g}-{high:g} K (channels: {named}; values from {float(values[finite].min()):.6g} "
+        f"to {float(values[finite].max()):.6g}). Likely cause: {cause}. NaN marks missing data "
+        "and is fine."
+    )
+
+
+def _checked_block(
+    block: np.ndarray,
+    channels: tuple[str, ...],
+    variable: str,
+    context: str,
+    dims: tuple[str, str],
+    block_info: dict | None = None,
+) -> np.ndarray:
+    """Blockwise identity that raises :class:`InvalidDataError` on implausible values."""
+    where = ""
+    if block_info:
+        location = block_info[0].get("array-location")
+        if location:
+            where = (
+                f" in one dask block ({dims[0]} {location[0][0]}-{location[0][1] - 1}, "
+                f"{dims[1]} {location[1][0]}-{location[1][1] - 1})"
+            )
+    check_brightness_temperatures(block, channels, variable=variable, context=context, where=where)
+    return block
+
+
+def _check_tb_lazy_or_now(
+    da_in: xr.DataArray, channels: Sequence[str], *, variable: str, context: str
+) -> xr.DataArray:
+    """Check ``(rows, cols, C)`` brightness temperatures now (NumPy) or at compute (dask).
+
+    In-memory data are checked at once (exact counts). Dask data get a blockwise identity step
+    that checks each block when the graph runs: nothing is computed here and the graph stays
+    lazy; ``.compute()`` raises the :class:`InvalidDataError`.
+    """
+    channels = tuple(str(c) for c in channels)
+    if da_in.chunks is None:
+        check_brightness_temperatures(da_in.values, channels, variable=variable, context=context)
+        return da_in
+    dims = (str(da_in.dims[0]), str(da_in.dims[1]))
+    data = da_in.data.map_blocks(
+        _checked_block,
+        dtype=da_in.dtype,
+        channels=channels,
+        variable=variable,
+        context=context,
+        dims=dims,
+        meta=np.empty((0,) * da_in.ndim, dtype=da_in.dtype),
+    )
+    return da_in.copy(data=data)
+
+
+def _positive_int(value: Any, name: str, *, allow_none: bool = False) -> int | None:
+    """``value`` as an int >= 1 (None passes when ``allow_none``), else InvalidArgumentError."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        if isinstance(value, (float, np.floating)) and float(value).is_integer() and value >= 1:
+            return int(value)
+        raise InvalidArgumentError(
+            f"{name} must be a positive integer{' or None' if allow_none else ''}, got "
+            f"{value!r} ({type(value).__name__})"
+        )
+    if value < 1:
+        raise InvalidArgumentError(f"{name} must be >= 1, got {value}")
+    return int(value)
+
+
+def check_device(device: Any) -> str | None:
+    """``device`` as a string torch understands (None: chosen where the task runs).
+
+    Only the spelling is checked here: whether the machine that runs a task has that device is
+    checked in the task (with dask.distributed it may not be this one).
+
+    Raises
+    ------
+    InvalidArgumentError
+        Not a torch device (``"gpu"``, ``5``...): the message lists valid spellings.
+    """
+    if device is None:
+        return None
+    import torch
+
+    if isinstance(device, torch.device):
+        return str(device)
+    if not isinstance(device, str):
+        raise InvalidArgumentError(
+            f"device={device!r} must be a torch device string such as 'cpu', 'cuda' or "
+            "'cuda:0' (or None: CUDA when the machine has it, else CPU)"
+        )
+    try:
+        torch.device(device)
+    except (RuntimeError, ValueError, TypeError) as error:
+        raise InvalidArgumentError(
+            f"device={device!r} is not a torch device: use 'cpu', 'cuda', 'cuda:0', 'mps' ... "
+            "or None (CUDA when the machine has it, else CPU)"
+        ) from error
+    return device
+
+
+def _check_device_here(device: str) -> None:
+    """In a task: refuse a CUDA device the machine running it lacks (torch would assert)."""
+    import torch
+
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise InvalidArgumentError(
+            f"device={device!r}: the machine running this task has no CUDA device (or its torch "
+            "was built without CUDA); pass device=None to use CUDA only where it exists, or "
+            "device='cpu'"
+        )
 
 
 # ------------------------------------------------------------------------------------------
@@ -163,11 +387,21 @@ def _plan(
 ) -> _Plan:
     margin, divisibility = geometry(spec)
     if tile is not None:
-        tile = (int(tile), int(tile)) if np.isscalar(tile) else tuple(int(t) for t in tile)
-        if len(tile) != 2 or min(tile) < 1:
-            raise InvalidArgumentError(f"tile must be one or two positive ints, got {tile!r}")
-    if batch_size < 1:
-        raise InvalidArgumentError(f"batch_size must be >= 1, got {batch_size}")
+        given = tile
+        try:
+            sizes = [tile] if np.isscalar(tile) else list(tile)
+            tile = tuple(_positive_int(t, "tile") for t in sizes)  # type: ignore[misc]
+        except (TypeError, InvalidArgumentError):
+            tile = ()
+        if len(tile) == 1:
+            tile = (tile[0], tile[0])
+        if len(tile) != 2:
+            raise InvalidArgumentError(
+                f"tile must be one or two positive ints (core rows, columns), got {given!r}"
+            )
+    batch_size = _positive_int(batch_size, "batch_size")
+    torch_threads = _positive_int(torch_threads, "torch_threads", allow_none=True)
+    device = check_device(device)
     n_channels = len(spec.input_channels)
     return _Plan(
         name=spec.name,
@@ -264,6 +498,7 @@ def _predict_torch_block(
     from torch.nn import functional as F
 
     device = models._resolve_device(plan.device)
+    _check_device_here(device)
     module = models.load(plan.name, device)
     values = np.asarray(block, dtype=np.float32)
     invalid = np.isnan(values).any(axis=-1)
@@ -341,6 +576,14 @@ def predict_numpy(
             f"{len(spec.input_channels)}) of channels {list(spec.input_channels)}; got shape "
             f"{array.shape}"
         )
+    if array.dtype.kind not in "fiu" or 0 in array.shape:
+        raise InvalidArgumentError(
+            f"predict_numpy: array must hold numbers (brightness temperatures in K) and at least "
+            f"one pixel; got dtype {array.dtype}, shape {array.shape}"
+        )
+    check_brightness_temperatures(
+        array, spec.input_channels, variable="array", context=f"model {spec.name!r}"
+    )
     if spec.framework == "numpy":
         names = tuple(auxiliary or {})
         values = tuple(np.asarray(v) for v in (auxiliary or {}).values())
@@ -463,6 +706,35 @@ def auto_chunks(shape: Sequence[int], margin: int, n_workers: int | None = None)
 # ------------------------------------------------------------------------------------------
 
 
+def _check_chunks(chunks: Any, spatial: Sequence[Hashable]) -> dict[Hashable, Any]:
+    """Validate a ``chunks`` mapping of spatial dims to sizes (int >= 1, -1, "auto" or a tuple)."""
+    if not isinstance(chunks, Mapping):
+        raise InvalidArgumentError(
+            f"chunks must be None, 'auto' or a mapping of {list(map(str, spatial))} to block "
+            f"sizes, not {type(chunks).__name__} {chunks!r}"
+        )
+    unknown = set(chunks) - set(spatial)
+    if unknown:
+        raise InvalidArgumentError(
+            f"chunks names dims {sorted(map(str, unknown))} that are not spatial dims of "
+            f"the input {spatial}"
+        )
+    for dim, size in chunks.items():
+        sizes = list(size) if isinstance(size, (tuple, list)) else [size]
+        ok = bool(sizes) and all(
+            (isinstance(v, (int, np.integer)) and not isinstance(v, bool) and (v >= 1 or v == -1))
+            or v == "auto"
+            or v is None
+            for v in sizes
+        )
+        if not ok:
+            raise InvalidArgumentError(
+                f"chunks[{dim!r}]={size!r}: a block size must be a positive int (or -1 for the "
+                "whole axis, or 'auto')"
+            )
+    return dict(chunks)
+
+
 def _input_sensor(obj: xr.DataArray) -> str | None:
     """The sensor the data claims to come from (None if it does not say)."""
     declared = obj.attrs.get("xgpm_sensor")
@@ -530,6 +802,7 @@ def apply_model(
     chunks: Mapping[Hashable, int] | str | None = None,
     torch_threads: int | None = None,
     auxiliary: Mapping[str, xr.DataArray] | None = None,
+    check_values: bool = True,
 ) -> xr.Dataset | xr.DataArray:
     """Apply a registered model to an xarray image, lazily and blockwise with dask.
 
@@ -562,6 +835,10 @@ def apply_model(
         Torch threads per block; default 1 when the graph has several blocks, else torch's.
     auxiliary : mapping of str to DataArray, optional
         Extra per-pixel inputs of NumPy models (``{"surface_type": ds.surface_type}``).
+    check_values : bool
+        Refuse brightness temperatures outside :data:`TB_RANGE_K` (at call time for NumPy
+        input, at compute time for dask input: see the module docstring). False only when the
+        caller has checked them already.
 
     Returns
     -------
@@ -575,18 +852,44 @@ def apply_model(
         The input lacks channels of the card, or comes from another sensor.
     ModelNotFoundError
         Unknown model name (at call time), or no trained weights (when computed).
+    InvalidDataError
+        Brightness temperatures outside 20-350 K (Celsius, scaled integers, undecoded fill
+        values ...): at call time for NumPy input, from ``.compute()`` for dask input.
+    InvalidArgumentError
+        Not a DataArray, an empty swath, bad ``chunks``, ``tile``, ``batch_size``,
+        ``device`` or ``torch_threads``.
     """
     spec = models.card(model)
     if not isinstance(obj, xr.DataArray):
+        hint = (
+            "pick one scan mode's Dataset first (tree['S1'].ds) and pass its ds['Tc']"
+            if type(obj).__name__ == "DataTree"
+            else "pass ds['Tc']"
+        )
         raise InvalidArgumentError(
             f"apply_model needs a DataArray of brightness temperatures, got {type(obj).__name__} "
-            "(pass ds['Tc'])"
+            f"({hint})"
         )
+    if not isinstance(input_dim, str):
+        raise InvalidArgumentError(
+            f"input_dim must be the name (str) of the channel dimension, got {input_dim!r}"
+        )
+    variable = str(obj.name) if obj.name is not None else "Tc"
     check_inputs(obj, spec, input_dim)
     input_order = [d for d in obj.dims if d != input_dim]
     if len(input_order) != 2:
         raise InvalidArgumentError(
             f"apply_model needs exactly two spatial dims besides {input_dim!r}; got {input_order}"
+        )
+    empty = [str(d) for d in input_order if obj.sizes[d] == 0]
+    if empty:
+        raise InvalidArgumentError(
+            f"{variable!r} has no pixels: its dimension(s) {empty} have length 0 (an empty "
+            "granule or selection?); select a non-empty part of the swath"
+        )
+    if obj.dtype.kind not in "fiu":
+        raise InvalidArgumentError(
+            f"{variable!r} has dtype {obj.dtype}; brightness temperatures must be numbers (K)"
         )
     # The model reads its card's image dims as (rows, columns), whatever the input's order.
     spatial = list(spec.image_dims) if set(spec.image_dims) == set(input_order) else input_order
@@ -599,22 +902,21 @@ def apply_model(
         rows, cols = auto_chunks(da_in.shape[:2], margin)
         da_in = da_in.chunk({spatial[0]: rows, spatial[1]: cols, input_dim: -1})
     elif chunks is not None:
-        unknown = set(chunks) - set(spatial)
-        if unknown:
-            raise InvalidArgumentError(
-                f"chunks names dims {sorted(map(str, unknown))} that are not spatial dims of "
-                f"the input {spatial}"
-            )
+        chunks = _check_chunks(chunks, spatial)
         da_in = da_in.chunk({**dict(chunks), input_dim: -1})
     lazy = da_in.chunks is not None
     if lazy and len(da_in.data.chunks[-1]) > 1:  # input_dim is last (transposed above)
         # models read every channel of a pixel at once (files store scan modes apart)
         da_in = da_in.chunk({input_dim: -1})
+    if check_values:
+        da_in = _check_tb_lazy_or_now(
+            da_in, spec.input_channels, variable=variable, context=f"model {spec.name!r}"
+        )
 
+    plan = _plan(spec, tile, batch_size, device, torch_threads)  # validates them for all
     if spec.framework == "numpy":
         flat = _apply_numpy_model(da_in, spec, input_dim, auxiliary or {}, lazy)
     else:
-        plan = _plan(spec, tile, batch_size, device, torch_threads)
         if lazy:
             flat = xr.apply_ufunc(
                 functools.partial(_dask_torch, plan=plan),

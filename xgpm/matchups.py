@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from xgpm.colocation.core import _max_dt_ns
 from xgpm.errors import InvalidArgumentError, NoOverlapError
 from xgpm.seasons import SEASONS, season_index
 
@@ -57,18 +58,64 @@ _TYPE_SCALE = 10_000_000
 # --------------------------------------------------------------------------------------------
 def _check_swath(ds: Any, role: str, needs: Sequence[str] = ()) -> None:
     if not isinstance(ds, xr.Dataset):
-        raise InvalidArgumentError(f"{role} must be an xarray.Dataset, got {type(ds).__name__}.")
+        hint = {
+            "DataArray": " Pass the granule's Dataset (xgpm.open_granule(path)).",
+            "DataTree": " Open the granule merged (xgpm.open_granule(path)) or pick one scan "
+            f"mode's Dataset ({role}['FS'].ds).",
+        }.get(type(ds).__name__, "")
+        raise InvalidArgumentError(
+            f"{role} must be an xarray.Dataset, got {type(ds).__name__}.{hint}"
+        )
     for name in ("lon", "lat", "time", *needs):
         if name not in ds.variables:
             raise InvalidArgumentError(
                 f"{role} has no {name!r} variable (it has {sorted(map(str, ds.variables))}); "
                 f"open it with xgpm.open_granule."
             )
-    if ds["lon"].ndim != 2:
+    if ds["lon"].ndim != 2 or set(ds["lon"].dims) != {"cross_track", "along_track"}:
         raise InvalidArgumentError(
             f"{role}['lon'] has dims {ds['lon'].dims}; a swath (cross_track, along_track) is "
-            "needed."
+            "needed (open it with xgpm.open_granule, or rename its dims)."
         )
+    for name in needs:
+        missing = [d for d in ("cross_track", "along_track") if d not in ds[name].dims]
+        if missing:
+            raise InvalidArgumentError(
+                f"{role}[{name!r}] has dims {ds[name].dims}; it must lie on the swath "
+                "(cross_track, along_track)."
+            )
+    empty = [d for d in ("cross_track", "along_track") if ds.sizes[d] == 0]
+    if empty:
+        raise InvalidArgumentError(
+            f"{role} has no pixels ({', '.join(empty)} of length 0): an empty granule or selection?"
+        )
+
+
+def _positive_km(value: Any, name: str) -> float | None:
+    """None, or ``value`` as a finite number of km > 0."""
+    if value is None:
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        raise InvalidArgumentError(f"{name}={value!r} must be a positive number of km (or None).")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = float("nan")
+    if not (np.isfinite(number) and number > 0):
+        raise InvalidArgumentError(f"{name}={value!r} must be a positive number of km (or None).")
+    return number
+
+
+def _fraction(value: Any, name: str, *, low_open: bool) -> float:
+    """``value`` as a float in (0, 1] (``low_open``) or [0, 1]."""
+    interval = "(0, 1]" if low_open else "[0, 1]"
+    try:
+        number = float(value) if not isinstance(value, (bool, np.bool_)) else float("nan")
+    except (TypeError, ValueError):
+        number = float("nan")
+    if not (np.isfinite(number) and (number > 0 if low_open else number >= 0) and number <= 1):
+        raise InvalidArgumentError(f"{name}={value!r} must be in {interval}.")
+    return number
 
 
 def _geometry(ds: xr.Dataset) -> xr.Dataset:
@@ -140,6 +187,10 @@ def add_labels(ds: xr.Dataset) -> xr.Dataset:
     """
     from xgpm.simulate.scenes import koppen_zone, land_fraction, main_class
 
+    if not isinstance(ds, xr.Dataset):
+        raise InvalidArgumentError(
+            f"add_labels: ds must be an xarray.Dataset with lat/lon, got {type(ds).__name__}."
+        )
     for name in ("lat", "lon"):
         if name not in ds.variables:
             raise InvalidArgumentError(f"add_labels: ds has no {name!r} coordinate.")
@@ -270,8 +321,14 @@ def gmi_dpr_matchups(
 
     _check_swath(gmi, "gmi", ("Tc",))
     _check_swath(dpr, "dpr", (_RAIN_VAR,))
-    if not 0.0 < float(min_coverage) <= 1.0:
-        raise InvalidArgumentError(f"min_coverage={min_coverage!r} must be in (0, 1].")
+    min_coverage = _fraction(min_coverage, "min_coverage", low_open=True)
+    _max_dt_ns(max_dt)
+    radius_km = _positive_km(radius_km, "radius_km")
+    max_distance_km = _positive_km(max_distance_km, "max_distance_km")
+    if not isinstance(footprint, str):
+        raise InvalidArgumentError(
+            f"footprint={footprint!r} must be a GMI channel label such as '89V'."
+        )
     fp = _footprint(footprint)
     d_across, d_along = _pixel_spacing_km(dpr)
     if not (np.isfinite(d_across) and np.isfinite(d_along)):
@@ -285,6 +342,10 @@ def gmi_dpr_matchups(
         max_distance_km = spacing
 
     dims = ("cross_track", "along_track")
+    if dpr[_RAIN_VAR].dtype.kind not in "fiu":
+        raise InvalidArgumentError(
+            f"dpr[{_RAIN_VAR!r}] has dtype {dpr[_RAIN_VAR].dtype}; it must be numbers (mm/h)."
+        )
     rain = dpr[_RAIN_VAR].transpose(*dims).values.astype(np.float64)
     rain = np.where(rain < 0, np.nan, rain)  # fill values not decoded by a reader
     wet = np.where(np.isfinite(rain), (rain >= INTENSITY_EDGES_MM_H[0]).astype(float), np.nan)
@@ -409,6 +470,8 @@ def coincident_scenes(
 
     _check_swath(gmi, "gmi", ("Tc",))
     _check_swath(other, "other", ("Tc",))
+    _max_dt_ns(max_dt)
+    radius_km = _positive_km(radius_km, "radius_km")
     if radius_km is None:
         radius_km = max(_pixel_spacing_km(other))
         if not np.isfinite(radius_km):
@@ -654,13 +717,35 @@ def build_matchups(
 
     if kind not in ("gmi-dpr", "gmi-x"):
         raise InvalidArgumentError(f"kind={kind!r} must be 'gmi-dpr' or 'gmi-x'.")
-    tile = tuple(int(t) for t in tile)  # type: ignore[assignment]
+    given = tile
+    try:
+        if isinstance(tile, (str, bytes)):
+            raise TypeError
+        sizes = list(tile)
+        if any(
+            isinstance(t, (bool, np.bool_)) or not isinstance(t, (int, np.integer)) for t in sizes
+        ):
+            raise TypeError
+        tile = tuple(int(t) for t in sizes)  # type: ignore[assignment]
+    except TypeError:
+        tile = ()  # type: ignore[assignment]
     if len(tile) != 2 or min(tile) < 1:
-        raise InvalidArgumentError(f"tile={tile!r} must be two positive sizes (cross, along).")
-    if scenes_per_chunk < 1:
-        raise InvalidArgumentError(f"scenes_per_chunk={scenes_per_chunk!r} must be >= 1.")
+        raise InvalidArgumentError(
+            f"tile={given!r} must be two positive integer sizes (cross, along), e.g. (128, 128)."
+        )
+    if (
+        isinstance(scenes_per_chunk, (bool, np.bool_))
+        or not isinstance(scenes_per_chunk, (int, np.integer))
+        or scenes_per_chunk < 1
+    ):
+        raise InvalidArgumentError(
+            f"scenes_per_chunk={scenes_per_chunk!r} must be a positive integer."
+        )
+    min_valid_fraction = _fraction(min_valid_fraction, "min_valid_fraction", low_open=False)
+    radius_km = _positive_km(radius_km, "radius_km")
     if max_dt is None:
         max_dt = "5min" if kind == "gmi-dpr" else "15min"
+    _max_dt_ns(max_dt)
     if isinstance(catalog_or_dir, (str, os.PathLike, pd.DataFrame)):
         table = find_granules(catalog_or_dir)
         paths = _pairs(table, kind, max_dt)
@@ -671,8 +756,31 @@ def build_matchups(
                 "same orbit, gmi-x 1C-GMI and another 1C product close in time."
             )
         pairs: Any = [(g, open_granule, a, b) for g, a, b in paths]
-    else:  # in-memory (granule, gmi, other) triples
-        pairs = [(g, None, a, b) for g, a, b in catalog_or_dir]
+    elif isinstance(catalog_or_dir, Iterable):  # in-memory (granule, gmi, other) triples
+        pairs = []
+        for i, item in enumerate(catalog_or_dir):
+            if not (
+                isinstance(item, tuple)
+                and len(item) == 3
+                and all(isinstance(x, xr.Dataset) for x in item[1:])
+            ):
+                raise InvalidArgumentError(
+                    f"catalog_or_dir: item {i} must be a (granule_number, gmi_dataset, "
+                    f"other_dataset) triple, got {type(item).__name__}"
+                    + (f" of length {len(item)}" if isinstance(item, tuple) else "")
+                    + "."
+                )
+            pairs.append((item[0], None, item[1], item[2]))
+        if not pairs:
+            raise InvalidArgumentError(
+                "catalog_or_dir: the iterable holds no (granule_number, gmi_dataset, "
+                "other_dataset) triple; nothing to write."
+            )
+    else:
+        raise InvalidArgumentError(
+            f"catalog_or_dir must be a directory, a catalog.csv, a catalog DataFrame or an "
+            f"iterable of (granule, gmi, other) triples, got {type(catalog_or_dir).__name__}."
+        )
     out_zarr = Path(out_zarr)
     exists = (out_zarr / ".zmetadata").exists()
     if exists and not overwrite:

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from xgpm.errors import InvalidArgumentError, NoOverlapError
+from xgpm.errors import InvalidArgumentError, InvalidDataError, NoOverlapError, ProjectionError
 
 __all__ = ["radar_rate", "aggregate_half_hourly", "regrid_to_grid", "reference_for"]
 
@@ -41,11 +41,27 @@ def radar_rate(composite: xr.Dataset | xr.DataArray) -> xr.DataArray:
     InvalidArgumentError
         If the composite holds neither quantity, or its units are unknown.
     """
+    if not isinstance(composite, (xr.Dataset, xr.DataArray)):
+        hint = (
+            " (open the ODIM_H5 files with xgpm.open_radar_composite(paths))"
+            if isinstance(composite, (str, bytes)) or hasattr(composite, "__fspath__")
+            else ""
+        )
+        raise InvalidArgumentError(
+            f"composite must be an xarray Dataset (or DataArray) of a radar composite, got "
+            f"{type(composite).__name__}{hint}"
+        )
     if isinstance(composite, xr.Dataset):
         if "RATE" in composite:
             da = composite["RATE"]
         elif "ACRR" in composite:
             da = composite["ACRR"]
+        elif "DBZH" in composite or composite.attrs.get("quantity") == "DBZH":
+            raise InvalidArgumentError(
+                "the composite holds reflectivity (DBZH, dBZ), not rain: convert it with a "
+                "stated Z-R relation first, e.g. xgpm.io.odim.dbz_to_rainrate(composite, a=200, "
+                "b=1.6) or open_radar_composite(paths, 'DBZH', to_rain='marshall-palmer')"
+            )
         else:
             raise InvalidArgumentError(
                 f"the composite has neither RATE nor ACRR (variables: {list(composite.data_vars)})"
@@ -71,7 +87,9 @@ def radar_rate(composite: xr.Dataset | xr.DataArray) -> xr.DataArray:
     out = out.astype("float32")
     out.name = "precipitation"
     out.attrs = {**da.attrs, "units": "mm/h"}
-    return out
+    from xgpm.verify._stats import check_rain_values
+
+    return check_rain_values(out, f"composite[{str(da.name or 'precipitation')!r}]")
 
 
 def aggregate_half_hourly(rate: xr.DataArray, *, min_coverage: float = 1.0) -> xr.Dataset:
@@ -92,12 +110,30 @@ def aggregate_half_hourly(rate: xr.DataArray, *, min_coverage: float = 1.0) -> x
         hour's steps valid per cell), ``n_steps`` (steps present in the archive per half hour:
         a gap in the archive shows here), ``time`` = start of each half hour.
     """
+    if not isinstance(rate, xr.DataArray):
+        raise InvalidArgumentError(
+            f"rate must be an xarray DataArray of rain rates (radar_rate(composite)), got "
+            f"{type(rate).__name__}"
+        )
     if "time" not in rate.dims:
-        raise InvalidArgumentError("rate needs a 'time' dimension")
-    if not 0.0 < min_coverage <= 1.0:
-        raise InvalidArgumentError(f"min_coverage must be in (0, 1], got {min_coverage}")
+        raise InvalidArgumentError(
+            f"rate (the composite's rain rates) needs a 'time' dimension; its dims are "
+            f"{list(rate.dims)}"
+        )
+    if rate.sizes["time"] == 0:
+        raise InvalidArgumentError(
+            "rate has no time step (time has length 0): the composite is empty; check the "
+            "files and the period selected"
+        )
+    if "time" not in rate.coords or not np.issubdtype(rate["time"].dtype, np.datetime64):
+        raise InvalidArgumentError(
+            "rate needs a datetime64 'time' coordinate (the start of each step)"
+        )
+    min_coverage = _fraction(min_coverage, "min_coverage", low_open=True)
     times = pd.DatetimeIndex(rate["time"].values)
-    if "time_end" in rate.coords:  # the accumulation periods say the step exactly
+    # the accumulation periods say the step exactly; instantaneous fields (OPERA RATE: start
+    # equal to end) take it from the spacing of the times
+    if "time_end" in rate.coords and bool((rate["time_end"] > rate["time"]).all()):
         periods = (rate["time_end"] - rate["time"]).values.astype("timedelta64[s]")
         step = pd.Timedelta(np.median(periods))
     else:
@@ -131,6 +167,35 @@ def aggregate_half_hourly(rate: xr.DataArray, *, min_coverage: float = 1.0) -> x
     return out
 
 
+def _fraction(value: Any, name: str, *, low_open: bool = False) -> float:
+    """``value`` as a float in [0, 1] (``(0, 1]`` when ``low_open``), else an error naming it."""
+    interval = "(0, 1]" if low_open else "[0, 1]"
+    if isinstance(value, (bool, np.bool_)):
+        raise InvalidArgumentError(f"{name} must be a fraction in {interval}, got {value!r}")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = float("nan")
+    if not (np.isfinite(number) and (0.0 < number if low_open else 0.0 <= number) and number <= 1):
+        raise InvalidArgumentError(f"{name} must be a fraction in {interval}, got {value!r}")
+    return number
+
+
+def _proj(projdef: Any) -> Any:
+    """``pyproj.Proj`` of a composite's ``projdef``, or a :class:`ProjectionError`."""
+    from pyproj import Proj
+    from pyproj.exceptions import CRSError, ProjError
+
+    try:
+        return Proj(projdef)
+    except (CRSError, ProjError, TypeError, ValueError) as error:
+        raise ProjectionError(
+            f"the radar field's attrs['projdef']={projdef!r} is not a projection pyproj "
+            f"understands ({error}). Open the composite with xgpm.open_radar_composite, which "
+            "reads it from the file's 'where' group, or set a valid PROJ string."
+        ) from error
+
+
 def _edges(centres: np.ndarray) -> np.ndarray:
     centres = np.asarray(centres, dtype="float64")
     if centres.size < 2:
@@ -161,7 +226,8 @@ def _regrid_matrix(
             f"the radar grid (lat {np.nanmin(lat2d):.2f}..{np.nanmax(lat2d):.2f}, lon "
             f"{np.nanmin(lon2d):.2f}..{np.nanmax(lon2d):.2f}) does not overlap the target grid "
             f"(lat {lat_edges[0]:.2f}..{lat_edges[-1]:.2f}, lon {lon_edges[0]:.2f}.."
-            f"{lon_edges[-1]:.2f})"
+            f"{lon_edges[-1]:.2f}). What to do: pass the IMERG grid (or a cut of it) over the "
+            "radar's domain, and check that lat/lon are not swapped"
         )
     target = row[inside] * lon.size + col[inside]
     source = np.flatnonzero(inside)
@@ -210,22 +276,50 @@ def regrid_to_grid(
         area / target cell area, 0 where no radar saw), on ``(..., lat, lon)``. Lazy for dask
         input (one sparse product per block).
     """
-    from pyproj import Proj
-
-    da = field[variable] if isinstance(field, xr.Dataset) else field
+    if isinstance(field, xr.Dataset):
+        if variable not in field.data_vars:
+            raise InvalidArgumentError(
+                f"the radar field has no {variable!r} variable (it has "
+                f"{sorted(map(str, field.data_vars))}); pass variable=<name>"
+            )
+        da = field[variable]
+    elif isinstance(field, xr.DataArray):
+        da = field
+    else:
+        raise InvalidArgumentError(
+            f"field must be an xarray Dataset or DataArray on (y, x), got {type(field).__name__}"
+        )
     projdef = field.attrs.get("projdef") or da.attrs.get("projdef")
     for coord in ("lon", "lat"):
         if coord not in da.coords or da[coord].dims != ("y", "x"):
             raise InvalidArgumentError(f"the radar field needs a 2-D '{coord}' over (y, x)")
+    for coord in ("x", "y"):
+        if coord not in da.coords or da[coord].size < 2:
+            raise InvalidArgumentError(
+                f"the radar field needs a 1-D {coord!r} coordinate (projected metres) with at "
+                "least 2 values: the cell size comes from it"
+            )
     if not projdef:
         raise InvalidArgumentError("the radar field needs attrs['projdef'] (its projection)")
-    lat = np.asarray(lat, dtype="float64")
-    lon = np.asarray(lon, dtype="float64")
+    min_valid_fraction = _fraction(min_valid_fraction, "min_valid_fraction")
+    try:
+        lat = np.asarray(lat, dtype="float64").ravel()
+        lon = np.asarray(lon, dtype="float64").ravel()
+    except (TypeError, ValueError) as error:
+        raise InvalidArgumentError(
+            "lat/lon of the target grid must be numbers (cell centres in degrees, e.g. "
+            "imerg['lat'].values)"
+        ) from error
+    if np.any(np.abs(lat) > 90) or np.any(np.abs(lon) > 360):
+        raise InvalidDataError(
+            f"target grid lat/lon out of range (lat {np.nanmin(lat):g}..{np.nanmax(lat):g}, lon "
+            f"{np.nanmin(lon):g}..{np.nanmax(lon):g}): pass the cell centres in degrees"
+        )
     lon2d = np.asarray(da["lon"].values, dtype="float64")
     lat2d = np.asarray(da["lat"].values, dtype="float64")
     dx = float(np.abs(np.median(np.diff(da["x"].values))))
     dy = float(np.abs(np.median(np.diff(da["y"].values))))
-    factors = Proj(projdef).get_factors(lon2d, lat2d)
+    factors = _proj(projdef).get_factors(lon2d, lat2d)
     cell_area = dx * dy / 1e6 / np.asarray(factors.areal_scale)
     matrix = _regrid_matrix(lon2d, lat2d, cell_area, lat, lon)
     target_area = _target_cell_area_km2(lat, lon).ravel()
@@ -271,6 +365,32 @@ def regrid_to_grid(
     return result.transpose(..., "lat", "lon")
 
 
+def _check_imerg_grid(imerg: Any) -> None:
+    """``imerg`` must be an xarray object with 1-D lat/lon and a datetime64 time coordinate."""
+    if not isinstance(imerg, (xr.Dataset, xr.DataArray)):
+        raise InvalidArgumentError(
+            f"imerg must be an IMERG xarray Dataset or DataArray (time, lat, lon), got "
+            f"{type(imerg).__name__} (open the granules with xgpm.open_granules(paths))"
+        )
+    missing = [c for c in ("time", "lat", "lon") if c not in imerg.coords]
+    if missing:
+        raise InvalidArgumentError(
+            f"imerg lacks the coordinate(s) {missing} (it has {sorted(map(str, imerg.coords))}): "
+            "the reference is made on IMERG's grid (lat, lon) and half hours (time); open the "
+            "granules with xgpm.open_granules"
+        )
+    for name in ("lat", "lon"):
+        if imerg[name].ndim != 1:
+            raise InvalidArgumentError(
+                f"imerg[{name!r}] must be 1-D (a regular grid), got dims {imerg[name].dims}"
+            )
+    if not np.issubdtype(imerg["time"].dtype, np.datetime64):
+        raise InvalidArgumentError(
+            f"imerg['time'] has dtype {imerg['time'].dtype}; it must be datetime64 (decode "
+            "times when opening the files)"
+        )
+
+
 def reference_for(
     composite: xr.Dataset,
     imerg: xr.Dataset | xr.DataArray,
@@ -283,7 +403,39 @@ def reference_for(
     ``precipitation`` is NaN where the radar saw less than ``min_valid_fraction`` of a cell or
     less than ``min_coverage`` of its half hour, so a score sees only what the radar measured.
     The result keeps only the half hours and cells IMERG has.
+
+    Parameters
+    ----------
+    composite : Dataset
+        From :func:`xgpm.io.odim.open_radar_composite` (``ACRR`` or ``RATE`` on (time, y, x),
+        2-D ``lon``/``lat``, ``attrs["projdef"]``).
+    imerg : Dataset or DataArray
+        IMERG half hours: 1-D ``lat``/``lon`` (regular, increasing) and datetime64 ``time``.
+    min_coverage : float
+        In (0, 1]: see :func:`aggregate_half_hourly`.
+    min_valid_fraction : float
+        In [0, 1]: see :func:`regrid_to_grid`.
+
+    Returns
+    -------
+    Dataset
+        ``precipitation``, ``valid_fraction`` and ``coverage`` on IMERG's grid and half hours.
+
+    Raises
+    ------
+    InvalidArgumentError
+        Not a composite / not IMERG, missing coordinates, fractions outside their range.
+    InvalidDataError
+        Negative radar rates (undecoded fill values); lat/lon out of range.
+    ProjectionError
+        ``attrs["projdef"]`` is not a projection.
+    NoOverlapError
+        No half hour or no cell in common (the message gives both periods/boxes and what to
+        do).
     """
+    _check_imerg_grid(imerg)
+    min_coverage = _fraction(min_coverage, "min_coverage", low_open=True)
+    min_valid_fraction = _fraction(min_valid_fraction, "min_valid_fraction")
     half = aggregate_half_hourly(radar_rate(composite), min_coverage=min_coverage)
     half.attrs["projdef"] = composite.attrs.get("projdef")
     ref = regrid_to_grid(
@@ -291,10 +443,17 @@ def reference_for(
     )
     common = np.intersect1d(ref["time"].values, imerg["time"].values)
     if common.size == 0:
+        radar_t, imerg_t = ref["time"].values, imerg["time"].values
+        imerg_valid = imerg_t[~np.isnat(imerg_t)]
+        imerg_span = (
+            f"{imerg_valid.min()}..{imerg_valid.max()}" if imerg_valid.size else "no valid time"
+        )
         raise NoOverlapError(
             "the radar composite and IMERG share no half hour: radar "
-            f"{ref['time'].values.min()}..{ref['time'].values.max()}, IMERG "
-            f"{imerg['time'].values.min()}..{imerg['time'].values.max()}"
+            f"{radar_t.min()}..{radar_t.max()}, IMERG {imerg_span}. What to do: pass radar "
+            "files and IMERG granules of the same period (IMERG's time is the start of each "
+            "half hour), or select IMERG over the radar's period first "
+            "(imerg.sel(time=slice(start, end)))."
         )
     ref = ref.sel(time=common)
     ref["coverage"] = half["coverage"].sel(time=common).mean(("y", "x"))

@@ -84,6 +84,13 @@ def rainrate(
         the channels and points to ``ds.gpm.to_gmi()``).
     ModelNotFoundError
         Unknown model, or no trained weights yet (says how to train them).
+    InvalidDataError
+        Brightness temperatures outside 20-350 K (Celsius, scaled integers, undecoded fill,
+        all zero): at call time for in-memory input, from ``.compute()`` for dask input (the
+        check runs inside the graph, which stays lazy).
+    InvalidArgumentError
+        Bad ``model``, ``variable``, ``quantiles``, ``chunks``, ``tile``, ``batch_size``,
+        ``device`` or ``surface_type``; not a Dataset/DataArray; an empty swath.
 
     Examples
     --------
@@ -93,7 +100,23 @@ def rainrate(
     """
     import xgpm
 
+    if not isinstance(model, (str, models.ModelSpec)):
+        raise InvalidArgumentError(
+            f"rainrate: model must be a registered model name (str) such as 'drain', got "
+            f"{type(model).__name__} {model!r} (see xgpm.models.list())"
+        )
     spec = models.card(model)
+    task = spec.raw.get("task")
+    if task not in (None, "retrieval"):
+        raise InvalidArgumentError(
+            f"rainrate: model {spec.name!r} is a {task!r} model, not a rain retrieval; pass a "
+            "retrieval model such as 'drain', 'drain-13ch' or 'brain'"
+        )
+    if not isinstance(variable, str):
+        raise InvalidArgumentError(
+            f"rainrate: variable must be the name (str) of the brightness temperature variable, "
+            f"got {variable!r}"
+        )
     if isinstance(ds, xr.Dataset):
         if variable not in ds:
             raise InvalidArgumentError(
@@ -105,6 +128,12 @@ def rainrate(
         tb = tb.assign_attrs(attrs)
     elif isinstance(ds, xr.DataArray):
         tb = ds
+    elif type(ds).__name__ == "DataTree":
+        raise InvalidArgumentError(
+            "rainrate needs one swath (an xarray Dataset or DataArray), got a DataTree of scan "
+            "modes: open the granule merged (xgpm.open_granule(path)) or pick a node "
+            "(tree['S1'].ds)"
+        )
     else:
         raise InvalidArgumentError(
             f"rainrate needs an xarray Dataset or DataArray, got {type(ds).__name__}"
@@ -118,10 +147,27 @@ def rainrate(
     auxiliary = {}
     if "surface_type" in (spec.raw.get("inputs", {}).get("auxiliary") or []):
         if isinstance(surface_type, str):
+            if not isinstance(ds, xr.Dataset) or surface_type not in ds.data_vars:
+                has = sorted(map(str, ds.data_vars)) if isinstance(ds, xr.Dataset) else []
+                raise InvalidArgumentError(
+                    f"rainrate: surface_type={surface_type!r} names no variable of the input "
+                    f"(variables: {has}); pass a Dataset holding it, or the DataArray itself"
+                )
             surface_type = ds[surface_type]
         elif surface_type is None and isinstance(ds, xr.Dataset) and "surface_type" in ds:
             surface_type = ds["surface_type"]
         if surface_type is not None:
+            if not isinstance(surface_type, xr.DataArray):
+                raise InvalidArgumentError(
+                    f"rainrate: surface_type must be a DataArray on the swath or a variable "
+                    f"name, got {type(surface_type).__name__}"
+                )
+            missing = [d for d in surface_type.dims if d not in tb.dims]
+            if missing:
+                raise InvalidArgumentError(
+                    f"rainrate: surface_type has dims {list(surface_type.dims)}, not dims of "
+                    f"{variable!r} {list(tb.dims)}: it must lie on the same swath"
+                )
             auxiliary["surface_type"] = surface_type
 
     result = apply_model(
@@ -160,8 +206,17 @@ def _select_quantiles(spec: models.ModelSpec, quantiles: Sequence[float] | None)
     available = np.asarray(spec.output(QUANTILE_OUTPUT).coords, dtype=float)
     if quantiles is None:
         return None
+    try:
+        values = np.atleast_1d(np.asarray(quantiles, dtype=float))
+    except (TypeError, ValueError):
+        values = np.array([np.nan, np.nan])
+    if isinstance(quantiles, str) or values.ndim != 1 or not np.all((values > 0) & (values < 1)):
+        raise InvalidArgumentError(
+            f"rainrate: quantiles={quantiles!r} must be a sequence of probabilities in (0, 1) "
+            f"among the model's {available.tolist()}, None for all of them, or () for none"
+        )
     chosen = []
-    for q in np.atleast_1d(np.asarray(quantiles, dtype=float)):
+    for q in values:
         match = np.flatnonzero(np.isclose(available, q, rtol=0, atol=1e-9))
         if match.size == 0:
             raise InvalidArgumentError(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import math
 import threading
+import warnings
 from collections.abc import Hashable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
@@ -20,7 +21,13 @@ from typing import Any, Literal
 import numpy as np
 import xarray as xr
 
-from xgpm.errors import InvalidArgumentError, NoOverlapError
+from xgpm.errors import (
+    DataQualityWarning,
+    InvalidArgumentError,
+    InvalidDataError,
+    NoOverlapError,
+    ProjectionError,
+)
 
 __all__ = ["EARTH_RADIUS_KM", "colocate", "great_circle_km"]
 
@@ -89,6 +96,49 @@ def _float_array(values: Any) -> np.ndarray:
     return np.ascontiguousarray(arr)
 
 
+def _set_aside_impossible(
+    lon: np.ndarray, lat: np.ndarray, role: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pixels with impossible lon/lat become missing (NaN), with a warning saying how many.
+
+    Impossible: infinite, ``|lat| > 90`` or ``|lon| > 360`` (undecoded fill values, scaled
+    integers, swapped coordinates). NaN is missing already and is not counted.
+
+    Raises
+    ------
+    InvalidDataError
+        No pixel with a possible position is left.
+    """
+    with np.errstate(invalid="ignore"):
+        impossible = np.isinf(lon) | np.isinf(lat) | (np.abs(lat) > 90.0) | (np.abs(lon) > 360.0)
+    n_bad = int(impossible.sum())
+    if not n_bad:
+        return lon, lat
+    first = np.flatnonzero(impossible.ravel())[:3]
+    examples = [f"({lon.flat[i]:.6g}, {lat.flat[i]:.6g})" for i in first]
+    lon, lat = lon.copy(), lat.copy()
+    lon[impossible] = np.nan
+    lat[impossible] = np.nan
+    n_left = int((np.isfinite(lon) & np.isfinite(lat)).sum())
+    what = (
+        f"{n_bad} of {lon.size} {role} pixel(s) have impossible geolocation (lat outside "
+        f"[-90, 90], lon outside [-360, 360] or infinite; (lon, lat) e.g. "
+        f"{', '.join(examples)})"
+    )
+    if n_left == 0:
+        raise InvalidDataError(
+            f"{what}: no pixel of {role} has a usable position. Check that {role}'s lon/lat "
+            "were decoded (fill values to NaN, scale factors applied) and are not swapped."
+        )
+    warnings.warn(
+        f"{what}; they are set aside (treated as missing) in the colocation. Check {role}'s "
+        "lon/lat decoding (fill values, scale factors) if this is unexpected.",
+        DataQualityWarning,
+        stacklevel=4,
+    )
+    return lon, lat
+
+
 def _swath_geometry(ds: xr.Dataset, role: str) -> _Geometry:
     lon = _coord(ds, "lon", role)
     lat = _coord(ds, "lat", role)
@@ -118,15 +168,17 @@ def _swath_geometry(ds: xr.Dataset, role: str) -> _Geometry:
         t = _time_ns(time.values, role)
     else:
         t = np.full(n_scan, _NAT, dtype=np.int64)
-    return _Geometry(
-        "swath",
-        cross_dim,
-        scan_dim,
+    for name, coord in (("lon", lon), ("lat", lat)):
+        if coord.dtype.kind not in "fiu":
+            raise InvalidArgumentError(
+                f"{role}[{name!r}] has dtype {coord.dtype}; geolocation must be numbers (degrees)."
+            )
+    lon_values, lat_values = _set_aside_impossible(
         _float_array(lon.transpose(cross_dim, scan_dim).values),
         _float_array(lat.transpose(cross_dim, scan_dim).values),
-        t,
-        has_time,
+        role,
     )
+    return _Geometry("swath", cross_dim, scan_dim, lon_values, lat_values, t, has_time)
 
 
 def _grid_time(ds: xr.Dataset, role: str) -> tuple[np.ndarray | None, bool]:
@@ -138,6 +190,13 @@ def _grid_time(ds: xr.Dataset, role: str) -> tuple[np.ndarray | None, bool]:
     return np.atleast_1d(_time_ns(time.values, role)), True
 
 
+def _span(values: np.ndarray) -> str:
+    finite = values[np.isfinite(values)]
+    if not finite.size:
+        return "none finite"
+    return f"{finite.min():.6g}..{finite.max():.6g}"
+
+
 def _regular_step(values: np.ndarray, name: str) -> float:
     if values.size < 2:
         raise InvalidArgumentError(f"{name} needs at least 2 values to define a grid.")
@@ -147,19 +206,32 @@ def _regular_step(values: np.ndarray, name: str) -> float:
     return float(steps[0])
 
 
-def _find_crs(ds: xr.Dataset, target_crs: Any) -> Any:
+def _crs(value: Any, what: str, wkt: bool = False) -> Any:
+    """``pyproj.CRS`` of ``value``; :class:`ProjectionError` naming ``what`` if not one."""
     from pyproj import CRS
+    from pyproj.exceptions import CRSError
 
+    try:
+        return CRS.from_wkt(value) if wkt else CRS.from_user_input(value)
+    except (CRSError, TypeError, ValueError) as error:
+        shown = repr(value) if len(repr(value)) <= 120 else repr(value)[:117] + "..."
+        raise ProjectionError(
+            f"{what}={shown} is not a map projection pyproj understands ({error}). Pass "
+            "target_crs= with an EPSG code ('EPSG:2154'), a PROJ string or WKT."
+        ) from error
+
+
+def _find_crs(ds: xr.Dataset, target_crs: Any) -> Any:
     if target_crs is not None:
-        return CRS.from_user_input(target_crs)
+        return _crs(target_crs, "target_crs")
     if "crs" in ds.attrs:
-        return CRS.from_user_input(ds.attrs["crs"])
+        return _crs(ds.attrs["crs"], "target.attrs['crs']")
     for name in ("spatial_ref", "crs"):
         if name in ds.variables:
             attrs = ds[name].attrs
             for key in ("crs_wkt", "spatial_ref"):
                 if key in attrs:
-                    return CRS.from_wkt(attrs[key])
+                    return _crs(attrs[key], f"target[{name!r}].attrs[{key!r}]", wkt=True)
     raise InvalidArgumentError(
         "target has 1-D 'x'/'y' but no CRS: pass target_crs=, set target.attrs['crs'], or add a "
         "'spatial_ref' coordinate with a 'crs_wkt' attribute."
@@ -176,6 +248,7 @@ def _target_geometries(
         if lon.ndim == 1 and lat.ndim == 1 and lon.dims != lat.dims:
             lat_dim, lon_dim = lat.dims[0], lon.dims[0]
             glon, glat = np.meshgrid(lon.values.astype(np.float64), lat.values.astype(np.float64))
+            glon, glat = _set_aside_impossible(glon, glat, role)
             times, has_time = _grid_time(target, role)
             t = np.full(lat.size, _NAT if times is None else times[0], dtype=np.int64)
             geom = _Geometry("grid", lon_dim, lat_dim, glon.T.copy(), glat.T.copy(), t, has_time)
@@ -189,11 +262,22 @@ def _target_geometries(
                 "target['x'] and target['y'] must be 1-D for a projected grid."
             )
         from pyproj import Transformer
+        from pyproj.exceptions import ProjError
 
         crs = _find_crs(target, target_crs)
-        transformer = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
-        gx, gy = np.meshgrid(x.values.astype(np.float64), y.values.astype(np.float64))
-        glon, glat = transformer.transform(gx, gy)
+        try:
+            transformer = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+            gx, gy = np.meshgrid(x.values.astype(np.float64), y.values.astype(np.float64))
+            glon, glat = transformer.transform(gx, gy)
+        except (ProjError, TypeError, ValueError) as error:
+            raise ProjectionError(
+                f"target's x/y cannot be turned into lon/lat with its CRS ({crs.name}): "
+                f"{error}. Check target_crs (or target.attrs['crs']) and that x/y are in its "
+                "units (metres for most projections)."
+            ) from error
+        glon, glat = _set_aside_impossible(
+            np.asarray(glon, dtype=np.float64), np.asarray(glat, dtype=np.float64), "target"
+        )
         times, has_time = _grid_time(target, role)
         t = np.full(y.size, _NAT if times is None else times[0], dtype=np.int64)
         geom = _Geometry(
@@ -216,8 +300,24 @@ def _source_geometry(source: xr.Dataset) -> _Geometry:
     lon = _coord(source, "lon", role)
     lat = _coord(source, "lat", role)
     if lon.ndim == 1 and lat.ndim == 1 and lon.dims != lat.dims:
+        for name, coord in (("lon", lon), ("lat", lat)):
+            if coord.dtype.kind not in "fiu":
+                raise InvalidArgumentError(
+                    f"source[{name!r}] has dtype {coord.dtype}; grid axes must be numbers "
+                    "(degrees)."
+                )
         lat_v = lat.values.astype(np.float64)
         lon_v = lon.values.astype(np.float64)
+        with np.errstate(invalid="ignore"):
+            bad_lat = ~np.isfinite(lat_v) | (np.abs(lat_v) > 90.0)
+            bad_lon = ~np.isfinite(lon_v) | (np.abs(lon_v) > 360.0)
+        if bad_lat.any() or bad_lon.any():
+            raise InvalidDataError(
+                f"source is a lat/lon grid with impossible axes: {int(bad_lat.sum())} 'lat' "
+                f"value(s) outside [-90, 90] or not finite, {int(bad_lon.sum())} 'lon' value(s) "
+                f"outside [-360, 360] or not finite (lat {_span(lat_v)}, lon {_span(lon_v)}). "
+                "Check the grid's coordinates (decoding, scale factors, lat/lon swapped)."
+            )
         dlat = _regular_step(lat_v, "source['lat']")
         dlon = _regular_step(lon_v, "source['lon']")
         times, has_time = _grid_time(source, role)
@@ -262,7 +362,10 @@ def _footprint_sigmas(
                 "the sensor registry xgpm.sensors is not available; pass footprint_km= instead."
             ) from err
         footprint_km = sensors.get(name).channel(channel).footprint_km
-    fp = np.atleast_1d(np.asarray(footprint_km, dtype=np.float64))
+    try:
+        fp = np.atleast_1d(np.asarray(footprint_km, dtype=np.float64)).ravel()
+    except (TypeError, ValueError):
+        fp = np.array([np.nan, np.nan, np.nan])
     if fp.size == 1:
         fp = np.repeat(fp, 2)
     if fp.size != 2 or not np.all(np.isfinite(fp)) or np.any(fp <= 0):
@@ -314,6 +417,11 @@ def _select_variables(
     if isinstance(variables, (str, bytes)) or not isinstance(variables, Sequence):
         variables = [variables]
     for name in variables:
+        if not isinstance(name, Hashable):
+            raise InvalidArgumentError(
+                f"variables: {name!r} is not a variable name; pass a name or a list of names "
+                f"of source's data variables ({sorted(map(str, source.data_vars))})."
+            )
         if name not in source.data_vars:
             raise InvalidArgumentError(
                 f"variables: {name!r} is not a data variable of source "
@@ -620,27 +728,45 @@ def colocate(
     Raises
     ------
     InvalidArgumentError
-        Malformed input (missing or mismatched ``lon``/``lat``, unknown variable, bad method).
+        Malformed input (not a Dataset, missing or mismatched ``lon``/``lat``, non-numeric
+        geolocation, an empty dataset, unknown variable, bad ``method``, ``radius_km``,
+        ``max_dt``, ``footprint_km``, ``scans_per_task`` or ``num_threads``).
+    InvalidDataError
+        No pixel of ``source`` or ``target`` has a possible position, or a grid source has
+        impossible ``lat``/``lon`` axes.
+    ProjectionError
+        The projected target's CRS (``target_crs``, ``attrs["crs"]``, ``spatial_ref``) is not
+        one pyproj understands.
     NoOverlapError
-        The datasets share no pixels within ``radius_km`` / ``max_dt`` (``on_empty="raise"``).
+        The datasets share no pixels within ``radius_km`` / ``max_dt`` (``on_empty="raise"``);
+        the message gives both datasets' lat/lon boxes and time ranges and what to do.
+
+    Warns
+    -----
+    DataQualityWarning
+        Pixels with impossible geolocation (infinite, ``|lat| > 90``, ``|lon| > 360``) were set
+        aside (treated as missing); the message says how many.
     """
-    if method not in (*_SWATH_METHODS, "bilinear"):
+    for name, ds in (("source", source), ("target", target)):
+        if not isinstance(ds, xr.Dataset):
+            hint = {
+                "DataArray": f" Pass a Dataset ({name}.to_dataset(), keeping its lon/lat/time "
+                "coords).",
+                "DataTree": " Open the granule merged (xgpm.open_granule(path)) or pick one "
+                f"scan mode's Dataset ({name}['S1'].ds).",
+            }.get(type(ds).__name__, "")
+            raise InvalidArgumentError(
+                f"{name} must be an xarray.Dataset, got {type(ds).__name__}.{hint}"
+            )
+    if not isinstance(method, str) or method not in (*_SWATH_METHODS, "bilinear"):
         raise InvalidArgumentError(
             f"method={method!r} is not one of 'nearest', 'mean', 'gaussian', 'bilinear'."
         )
-    try:
-        radius_km = float(radius_km)
-    except (TypeError, ValueError) as err:
-        raise InvalidArgumentError(f"radius_km={radius_km!r} must be a number (km).") from err
-    if not (np.isfinite(radius_km) and radius_km > 0):
-        raise InvalidArgumentError(f"radius_km={radius_km!r} must be a positive number of km.")
+    radius_km = _radius(radius_km)
     if on_empty not in ("raise", "nan"):
         raise InvalidArgumentError(f"on_empty={on_empty!r} must be 'raise' or 'nan'.")
-    for name, ds in (("source", source), ("target", target)):
-        if not isinstance(ds, xr.Dataset):
-            raise InvalidArgumentError(
-                f"{name} must be an xarray.Dataset, got {type(ds).__name__}."
-            )
+    scans_per_task = _count_or_none(scans_per_task, "scans_per_task")
+    num_threads = _count_or_none(num_threads, "num_threads")
     max_dt_ns = _max_dt_ns(max_dt)
     src = _source_geometry(source)
     if src.kind == "grid" and method not in _GRID_METHODS:
@@ -650,6 +776,11 @@ def colocate(
     if src.kind != "grid" and method == "bilinear":
         raise InvalidArgumentError("method='bilinear' needs a regular lat/lon grid source.")
     names = _select_variables(source, src, variables)
+    if src.lon.size == 0 or src.lat.size == 0:
+        raise InvalidArgumentError(
+            f"source has no pixels (dims {dict(source['lon'].sizes)}): an empty granule or "
+            "selection? Select a non-empty part of it."
+        )
 
     if (
         "time" in target.dims
@@ -683,6 +814,11 @@ def colocate(
         return result
 
     tgt, out_dims = _target_geometries(target, target_crs)
+    if tgt.lon.size == 0:
+        raise InvalidArgumentError(
+            f"target has no pixels (dims {dict(zip(out_dims, tgt.lon.shape, strict=False))}): "
+            "an empty granule or selection? Select a non-empty part of it."
+        )
     if max_dt_ns >= 0:
         for role, geom in (("source", src), ("target", tgt)):
             if not geom.has_time:
@@ -743,6 +879,34 @@ def colocate(
     if not lazy and on_empty == "raise" and not _any_match_eager(result):
         raise NoOverlapError(_no_overlap_message(source, target, src, tgt, radius_km, max_dt))
     return _to_dataset(result, target, tgt, out_dims, names, source, src, method, radius_km)
+
+
+def _radius(radius_km: Any) -> float:
+    """``radius_km`` as a float in (0, half the Earth's circumference]."""
+    if isinstance(radius_km, (bool, np.bool_)):
+        raise InvalidArgumentError(f"radius_km={radius_km!r} must be a number of km, not a bool.")
+    try:
+        radius = float(radius_km)
+    except (TypeError, ValueError) as err:
+        raise InvalidArgumentError(f"radius_km={radius_km!r} must be a number (km).") from err
+    if not (np.isfinite(radius) and radius > 0):
+        raise InvalidArgumentError(f"radius_km={radius_km!r} must be a positive number of km.")
+    half_earth = math.pi * EARTH_RADIUS_KM
+    if radius > half_earth:
+        raise InvalidArgumentError(
+            f"radius_km={radius_km!r} is more than half the Earth's circumference "
+            f"({half_earth:.0f} km): give the search radius in km (e.g. 10 for GMI footprints)."
+        )
+    return radius
+
+
+def _count_or_none(value: Any, name: str) -> int | None:
+    """None, or ``value`` as an int >= 1."""
+    if value is None:
+        return None
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise InvalidArgumentError(f"{name}={value!r} must be a positive integer (or None).")
+    return int(value)
 
 
 def _any_match_eager(result: Any) -> bool:
@@ -1285,9 +1449,85 @@ def _no_overlap_message(
     max_dt: Any,
 ) -> str:
     s_box = _box(src.lon, src.lat)
-    t_box = _box(tgt.lon, tgt.lat) if tgt is not None else "(grid)"
+    if tgt is not None:
+        t_box = _box(tgt.lon, tgt.lat)
+    elif "lat" in target.variables and "lon" in target.variables:
+        t_box = _box(
+            np.asarray(target["lon"].values, dtype=np.float64),
+            np.asarray(target["lat"].values, dtype=np.float64),
+        )
+    else:
+        t_box = "(projected grid)"
+    advice = []
+    s_t, t_t = _time_bounds(source), _time_bounds(target)
+    if max_dt is not None and s_t is not None and t_t is not None:
+        gap = max(s_t[0] - t_t[1], t_t[0] - s_t[1], np.timedelta64(0, "ns"))
+        if gap > np.timedelta64(0, "ns"):
+            advice.append(
+                f"their time ranges are {_human(gap)} apart: check that the two granules are "
+                "from the same overpass/time window (e.g. the same orbit number), or widen "
+                f"max_dt (now {max_dt})"
+            )
+    if tgt is not None and _boxes_apart(src, tgt, radius_km):
+        advice.append(
+            "their lat/lon boxes do not meet: check that the two granules are from the same "
+            "overpass (e.g. the same orbit number) or that the target covers the source's area"
+        )
+    if "no valid" in s_box or "no valid" in t_box:
+        advice.append(
+            "one of them has no valid lon/lat: check that its geolocation was read and decoded"
+        )
+    if not advice:
+        advice.append(
+            "check that the two granules are from the same overpass and time window (e.g. the "
+            "same orbit number) and cover the same area; if their pixels are close but not "
+            f"close enough, widen radius_km (now {radius_km:g})"
+            + (f" or max_dt (now {max_dt})" if max_dt is not None else "")
+        )
     return (
-        f"source and target share no pixels within radius_km={radius_km} and max_dt={max_dt}: "
-        f"source {s_box}, {_trange(source)}; target {t_box}, {_trange(target)}. "
-        "Pass on_empty='nan' to get an all-NaN result instead."
+        f"source and target share no pixels within radius_km={radius_km:g} and "
+        f"max_dt={max_dt}: source {s_box}, {_trange(source)}; target {t_box}, "
+        f"{_trange(target)}. What to do: {'; '.join(advice)}. Or pass on_empty='nan' to get "
+        "an all-NaN result instead."
     )
+
+
+def _boxes_apart(src: _Geometry, tgt: _Geometry, radius_km: float) -> bool:
+    """True when the lat ranges (or, away from the antimeridian, lon ranges) are disjoint."""
+    margin = math.degrees(radius_km / EARTH_RADIUS_KM)
+    ranges = []
+    for geom in (src, tgt):
+        lon, lat = geom.lon, geom.lat
+        ok = np.isfinite(lon) & np.isfinite(lat) if lon.shape == lat.shape else None
+        lon = lon[ok] if ok is not None else lon[np.isfinite(lon)]
+        lat = lat[ok] if ok is not None else lat[np.isfinite(lat)]
+        if not lon.size or not lat.size:
+            return False
+        lon = (lon + 180.0) % 360.0 - 180.0
+        ranges.append((lat.min(), lat.max(), lon.min(), lon.max()))
+    (a0, a1, o0, o1), (b0, b1, p0, p1) = ranges
+    if a0 > b1 + margin or b0 > a1 + margin:
+        return True
+    top = max(abs(a0), abs(a1), abs(b0), abs(b1))
+    if top >= 80.0 or (o1 - o0) >= 180.0 or (p1 - p0) >= 180.0:
+        return False  # near a pole or across the antimeridian: longitudes say little
+    lon_margin = margin / math.cos(math.radians(top))
+    return bool(o0 > p1 + lon_margin or p0 > o1 + lon_margin)
+
+
+def _time_bounds(ds: xr.Dataset) -> tuple[np.datetime64, np.datetime64] | None:
+    if "time" not in ds.variables:
+        return None
+    t = np.asarray(ds["time"].values).ravel()
+    if not np.issubdtype(t.dtype, np.datetime64):
+        return None
+    t = t[~np.isnat(t)].astype("datetime64[ns]")
+    if t.size == 0:
+        return None
+    return t.min(), t.max()
+
+
+def _human(delta: np.timedelta64) -> str:
+    import pandas as pd
+
+    return str(pd.Timedelta(delta).round("s"))

@@ -42,7 +42,7 @@ import torch
 import xarray as xr
 from torch import nn
 
-from xgpm.errors import InvalidArgumentError
+from xgpm.errors import InvalidArgumentError, InvalidDataError
 from xgpm.scoring import clusters as cl
 
 __all__ = [
@@ -259,6 +259,10 @@ def check_imerg(ds: Any, what: str = "ds") -> None:
             "without a variable selection)."
         )
     for name in REQUIRED_VARIABLES:
+        if ds[name].dtype.kind not in "fiu":
+            raise InvalidArgumentError(
+                f"{what}[{name!r}] has dtype {ds[name].dtype}; the scorer needs numbers."
+            )
         dims = set(ds[name].dims)
         if not {"lat", "lon"} <= dims or not dims <= {"time", "lat", "lon"}:
             raise InvalidArgumentError(
@@ -267,6 +271,10 @@ def check_imerg(ds: Any, what: str = "ds") -> None:
     for dim in ("lat", "lon"):
         if dim not in ds.coords or ds.sizes[dim] < 2:
             raise InvalidArgumentError(f"{what}: needs a {dim!r} coordinate with >= 2 cells.")
+        if ds[dim].dtype.kind not in "fiu":
+            raise InvalidArgumentError(
+                f"{what}[{dim!r}] has dtype {ds[dim].dtype}; it must be numbers (degrees)."
+            )
         step = np.diff(np.asarray(ds[dim].values, dtype="float64"))
         if np.allclose(step, -_GRID_STEP, atol=2e-3):
             raise InvalidArgumentError(
@@ -277,6 +285,10 @@ def check_imerg(ds: Any, what: str = "ds") -> None:
                 f"{what}: the learned scorer works on IMERG's 0.1 deg grid; {dim!r} steps are "
                 f"{np.unique(step.round(4))[:5]}. Do not regrid IMERG before scoring."
             )
+    if "time" in ds.dims and ds.sizes["time"] == 0:
+        raise InvalidArgumentError(
+            f"{what}: no map to score (time has length 0); select some half hours."
+        )
 
 
 def _crop_to_grid(ds: xr.Dataset, grid: dict[str, Any], what: str) -> xr.Dataset:
@@ -296,10 +308,55 @@ def _crop_to_grid(ds: xr.Dataset, grid: dict[str, Any], what: str) -> xr.Dataset
     return ds.isel(lat=slice(i[0], i[0] + ny), lon=slice(j[0], j[0] + nx))
 
 
+#: Plausible ranges of the scorer's IMERG inputs; finite values outside them are refused
+#: (undecoded fill values such as -9999.9 would otherwise be clipped to 0 silently).
+_INPUT_RANGES = {
+    "precipitation": (0.0, np.inf, "mm/h"),
+    "precipitationQualityIndex": (0.0, 1.0, ""),
+    "IRinfluence": (0.0, 100.0, "%"),
+}
+
+
+def _check_input_values(name: str, values: np.ndarray) -> None:
+    """Raise :class:`InvalidDataError` on finite ``values`` outside ``name``'s range."""
+    low, high, units = _INPUT_RANGES[name]
+    with np.errstate(invalid="ignore"):
+        bad = np.isfinite(values) & ((values < low) | (values > high))
+    n = int(bad.sum())
+    if not n:
+        return
+    found = values[bad]
+    fill = bool(np.any(np.abs(found) >= 999))
+    hint = (
+        "they look like fill values that were not decoded: set them to NaN "
+        f"(ds[{name!r}].where(ds[{name!r}] >= 0)) or open the granules with xgpm.open_granules"
+        if fill
+        else "check the variable's units and decoding"
+    )
+    what = (
+        f"{n} negative value(s)"
+        if np.isinf(high)
+        else f"{n} value(s) outside [{low:g}, {high:g}]{' ' + units if units else ''}"
+    )
+    raise InvalidDataError(
+        f"ds[{name!r}]: {what} (from {float(found.min()):g} to {float(found.max()):g}); {hint}."
+    )
+
+
 def _features_numpy(
     precip: np.ndarray, quality: np.ndarray, ir: np.ndarray, source: np.ndarray
 ) -> np.ndarray:
-    """Stack the raw input channels: (..., lat, lon) -> (..., 5, lat, lon), float32."""
+    """Stack the raw input channels: (..., lat, lon) -> (..., 5, lat, lon), float32.
+
+    Raises :class:`~xgpm.errors.InvalidDataError` on implausible inputs (inside the dask
+    graph for dask input: the error comes from ``.compute()``).
+    """
+    for name, values in (
+        ("precipitation", precip),
+        ("precipitationQualityIndex", quality),
+        ("IRinfluence", ir),
+    ):
+        _check_input_values(name, np.asarray(values))
     valid = np.isfinite(precip)
     channels = [
         np.log1p(np.clip(np.where(valid, precip, 0.0), 0.0, None)),
@@ -682,7 +739,24 @@ def _resolve(model: Any) -> tuple[str, Any, Any]:
             "grid": model.grid,
         }
         return "<memory>", spec, model.model
+    if not isinstance(model, (str, models.ModelSpec)):
+        raise InvalidArgumentError(
+            f"model must be a registered scorer name (str, e.g. 'scorer') or a "
+            f"ScorerTrainResult, got {type(model).__name__} {model!r}"
+        )
     spec = models.card(model)
+    if spec.raw.get("task") != "scoring":
+        scorers = []
+        for name in models.list():
+            try:
+                if models.card(name).raw.get("task") == "scoring":
+                    scorers.append(name)
+            except Exception:  # noqa: BLE001 - a broken card must not hide the message
+                continue
+        raise InvalidArgumentError(
+            f"model {spec.name!r} is not a scorer (its card's task is "
+            f"{spec.raw.get('task')!r}, not 'scoring'); scorers: {scorers}"
+        )
     out = {
         "normalisation_mean": spec.normalisation_mean,
         "normalisation_std": spec.normalisation_std,
@@ -756,7 +830,7 @@ def _label_lookup(ids: np.ndarray, labels: np.ndarray) -> np.ndarray:
 
 
 def score_without_reference(
-    ds: xr.Dataset, model: Any = "scorer", *, clustering: str = "som"
+    ds: xr.Dataset, model: Any = "scorer", *, clustering: str = "som", **unexpected: Any
 ) -> xr.Dataset:
     """What ``ds.gpm.score()`` returns without a reference: predicted scores and clusters.
 
@@ -768,6 +842,9 @@ def score_without_reference(
         Registered scorer (default ``"scorer"``, shipped, trained on simulated data only).
     clustering : {"som", "dec"}
         Which clustering gives ``cluster`` and its label (both ids are returned).
+    **unexpected
+        Refused with a clear message: options of :func:`xgpm.verify.score` (``thresholds``,
+        ``scales`` ...) reach here when ``ds.gpm.score(...)`` is called without a reference.
 
     Returns
     -------
@@ -778,7 +855,13 @@ def score_without_reference(
         ``cluster_csi_q25``, ``cluster_csi_q75`` (true CSI at 1 mm/h of the cluster's training
         maps: its spread), ``cluster_fss_median``. Attributes say it is a prediction.
     """
-    if clustering not in ("som", "dec"):
+    if unexpected:
+        raise InvalidArgumentError(
+            f"score without a reference (the learned scorer) takes model= and clustering= "
+            f"only, not {sorted(unexpected)}: those options score against a reference; pass "
+            "it, e.g. ds.gpm.score(reference, thresholds=[0.5, 1.0])."
+        )
+    if not isinstance(clustering, str) or clustering not in ("som", "dec"):
         raise InvalidArgumentError(f"clustering: 'som' or 'dec', got {clustering!r}.")
     from xgpm import models
 

@@ -184,7 +184,13 @@ def to_gmi(
     MissingChannelsError
         The data lacks channels the model reads, or ``channels`` names non-GMI channels.
     InvalidArgumentError
-        Bad ``sampling``, no ``variable``, or data whose sensor cannot be told.
+        Bad ``sampling``, ``model``, ``channels``, ``chunks``, ``tile``, ``batch_size`` or
+        ``device``; no ``variable``; not a Dataset; an empty swath; a swath without
+        ``lon``/``lat``; data whose sensor cannot be told.
+    InvalidDataError
+        Brightness temperatures outside 20-350 K (Celsius, scaled integers, undecoded fill,
+        all zero), counted on the source pixels: at call time for in-memory input, from
+        ``.compute()`` for dask input (checked inside the graph, which stays lazy).
 
     Examples
     --------
@@ -196,8 +202,24 @@ def to_gmi(
     from xgpm.translate.baselines import GMI_CHANNELS
 
     if not isinstance(ds, xr.Dataset):
+        hint = {
+            "DataArray": ": pass the Dataset the variable comes from (it carries lon/lat and "
+            "the sensor), or da.to_dataset()",
+            "DataTree": ": open the granule merged (xgpm.open_granule(path)) or pick a scan "
+            "mode's node (tree['S1'].ds)",
+        }.get(type(ds).__name__, "")
         raise InvalidArgumentError(
-            f"to_gmi needs an xarray Dataset (a 1C swath), got {type(ds).__name__}"
+            f"to_gmi needs an xarray Dataset (a 1C swath), got {type(ds).__name__}{hint}"
+        )
+    if not isinstance(model, str):
+        raise InvalidArgumentError(
+            f"to_gmi: model must be a translation method or card name (str), got "
+            f"{type(model).__name__} {model!r} (see xgpm.translate.to_gmi_models())"
+        )
+    if not isinstance(variable, str):
+        raise InvalidArgumentError(
+            f"to_gmi: variable must be the name (str) of the brightness temperature variable, "
+            f"got {variable!r}"
         )
     if variable not in ds:
         raise InvalidArgumentError(
@@ -207,6 +229,11 @@ def to_gmi(
     if sampling not in SAMPLINGS:
         raise InvalidArgumentError(f"to_gmi: sampling must be one of {SAMPLINGS}, not {sampling!r}")
     if channels is not None:
+        if not isinstance(channels, (str, Sequence)):
+            raise InvalidArgumentError(
+                f"to_gmi: channels must be a GMI channel label or a list of them (e.g. "
+                f"['89V', '89H']), got {type(channels).__name__} {channels!r}"
+            )
         channels = [channels] if isinstance(channels, str) else [str(c) for c in channels]
         unknown = [c for c in channels if c not in GMI_CHANNELS]
         if unknown or not channels:
@@ -214,9 +241,24 @@ def to_gmi(
                 f"to_gmi: channels={channels} names no GMI channel {unknown}; GMI's channels are "
                 f"{list(GMI_CHANNELS)}"
             )
+    empty = [d for d in (_CROSS, _ALONG) if ds.sizes.get(d, 1) == 0]
+    if empty:
+        raise InvalidArgumentError(
+            f"to_gmi: ds has no pixels ({', '.join(empty)} of length 0: an empty granule or "
+            "selection?); select a non-empty part of the swath"
+        )
     sensor = _source_sensor(ds, variable)
     if sensor.upper() == "GMI":
-        return ds[[variable]] if channels is None else ds[[variable]].sel(pmw_frequency=channels)
+        if channels is None:
+            return ds[[variable]]
+        have = [str(c) for c in ds["pmw_frequency"].values] if "pmw_frequency" in ds.coords else []
+        lacking = [c for c in channels if c not in have]
+        if lacking:
+            raise MissingChannelsError(
+                f"to_gmi: this GMI data lacks the channels {lacking} asked for in channels= "
+                f"(it has {have})"
+            )
+        return ds[[variable]].sel(pmw_frequency=channels)
     if "xgpm_pseudo_from" in ds.attrs:
         raise InvalidArgumentError(
             f"to_gmi: this data is already pseudo-GMI (from {ds.attrs['xgpm_pseudo_from']})"
@@ -228,7 +270,25 @@ def to_gmi(
             f"model card {spec.source}: inputs.sampling must be one of {SAMPLINGS}, "
             f"not {model_sampling!r}"
         )
+    from xgpm.inference import check_brightness_temperatures, check_inputs
+
     swath = ds[[variable]]
+    source_tb = swath[variable]
+    check_inputs(source_tb.assign_attrs({**ds.attrs, **source_tb.attrs}), spec, "pmw_frequency")
+    grid.check_swath(swath, "to_gmi: ds")
+    # In-memory data are checked here, on the source pixels (the counts are the user's pixels);
+    # dask data inside the graph by apply_model (on the densified pixels), so nothing is
+    # computed now.
+    lazy_source = source_tb.chunks is not None
+    if not lazy_source:
+        check_brightness_temperatures(
+            source_tb.sel(pmw_frequency=list(spec.input_channels))
+            .transpose(..., "pmw_frequency")
+            .values,
+            spec.input_channels,
+            variable=variable,
+            context=f"to_gmi (model {spec.name!r})",
+        )
     model_input = grid.to_gmi_sampling(swath) if model_sampling == "gmi" else swath
     tb = model_input[variable].assign_attrs({**ds.attrs, **ds[variable].attrs})
     auxiliary = {}
@@ -246,6 +306,7 @@ def to_gmi(
         batch_size=batch_size,
         torch_threads=torch_threads,
         auxiliary=auxiliary,
+        check_values=lazy_source,  # in-memory input was checked above
     )
     if channels is not None:
         out = out.sel(pmw_frequency=channels)

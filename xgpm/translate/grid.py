@@ -25,6 +25,7 @@ from xgpm.errors import InvalidArgumentError
 
 __all__ = [
     "GMI_SPACING_KM",
+    "check_swath",
     "pixel_spacing_km",
     "to_gmi_sampling",
     "to_source_sampling",
@@ -38,14 +39,42 @@ GMI_SPACING_KM: tuple[float, float] = (5.1, 13.2)
 CROSS, ALONG = "cross_track", "along_track"
 
 
-def _check_swath(ds: xr.Dataset | xr.DataArray) -> None:
+def check_swath(ds: Any, role: str = "ds") -> None:
+    """Raise unless ``ds`` is a swath with (cross_track, along_track) dims and lon/lat coords.
+
+    Parameters
+    ----------
+    ds : Dataset or DataArray
+        The object to check.
+    role : str
+        How the message names it (``"to_gmi: ds"``).
+
+    Raises
+    ------
+    InvalidArgumentError
+        Not an xarray object, or missing dims/coords (the message lists what it has).
+    """
+    if not isinstance(ds, (xr.Dataset, xr.DataArray)):
+        raise InvalidArgumentError(
+            f"{role} must be an xarray Dataset or DataArray (a swath), got {type(ds).__name__}"
+        )
     missing = [d for d in (CROSS, ALONG) if d not in ds.dims]
     missing += [c for c in ("lon", "lat") if c not in ds.coords]
     if missing:
         raise InvalidArgumentError(
-            f"a swath needs dims {CROSS!r}, {ALONG!r} and coords 'lon', 'lat'; this object "
-            f"lacks {missing} (dims: {list(ds.dims)}, coords: {list(ds.coords)})"
+            f"{role}: a swath needs dims {CROSS!r}, {ALONG!r} and coords 'lon', 'lat'; it "
+            f"lacks {missing} (dims: {list(ds.dims)}, coords: {list(ds.coords)}). Open it with "
+            "xgpm.open_granule, or rename its dims/coords to these names"
         )
+    for name in ("lon", "lat"):
+        if ds[name].dtype.kind not in "fiu":
+            raise InvalidArgumentError(
+                f"{role}[{name!r}] has dtype {ds[name].dtype}; geolocation must be numbers "
+                "(degrees)"
+            )
+
+
+_check_swath = check_swath
 
 
 def pixel_spacing_km(ds: xr.Dataset | xr.DataArray) -> tuple[float, float]:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from xgpm.errors import InvalidArgumentError
+from xgpm.errors import InvalidArgumentError, InvalidDataError
 from xgpm.verify import _kernels as k
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "statistics",
     "finalize",
     "check_pair",
+    "check_rain_values",
 ]
 
 CONTINUOUS_METRICS: tuple[str, ...] = (
@@ -70,6 +71,11 @@ def resolve_metrics(metrics: Iterable[str] | str | None) -> tuple[str, ...]:
         return ALL_METRICS
     if isinstance(metrics, str):
         metrics = (metrics,)
+    if not isinstance(metrics, Iterable):
+        raise InvalidArgumentError(
+            f"metrics: expected a metric name or a list of them, got {type(metrics).__name__} "
+            f"{metrics!r}; choose from {list(ALL_METRICS)}."
+        )
     metrics = tuple(metrics)
     unknown = [m for m in metrics if m not in ALL_METRICS]
     if unknown:
@@ -96,11 +102,27 @@ def families_for(metrics: Sequence[str]) -> tuple[str, ...]:
 
 
 def resolve_thresholds(thresholds: float | Iterable[float]) -> tuple[float, ...]:
-    """Validate thresholds: finite, unique, at least one; returned sorted."""
-    values = np.atleast_1d(np.asarray(thresholds, dtype=np.float64)).ravel()
+    """Validate thresholds: finite rain rates >= 0, unique, at least one; returned sorted."""
+    try:
+        if isinstance(thresholds, (str, bytes, dict)):
+            raise TypeError
+        values = np.asarray(thresholds, dtype=np.float64)
+    except (TypeError, ValueError):
+        values = None
+    if values is None or values.ndim > 1:
+        raise InvalidArgumentError(
+            f"thresholds: need a number or a flat list of numbers (rain rates, e.g. [0.1, 1.0, "
+            f"10.0]), got {thresholds!r}."
+        )
+    values = np.atleast_1d(values)
     if values.size == 0 or not np.all(np.isfinite(values)):
         raise InvalidArgumentError(
             f"thresholds: need one or more finite numbers, got {thresholds!r}."
+        )
+    if np.any(values < 0):
+        raise InvalidArgumentError(
+            f"thresholds: rain-rate thresholds must be >= 0 (an event is value >= threshold; "
+            f"a negative one counts every pair as an event), got {thresholds!r}."
         )
     if np.unique(values).size != values.size:
         raise InvalidArgumentError(f"thresholds: values must be unique, got {thresholds!r}.")
@@ -109,7 +131,10 @@ def resolve_thresholds(thresholds: float | Iterable[float]) -> tuple[float, ...]
 
 def resolve_scales(scales: int | Iterable[int]) -> tuple[int, ...]:
     """Validate FSS window sizes: positive integers (grid cells), unique; returned sorted."""
-    values = np.atleast_1d(np.asarray(scales)).ravel()
+    try:
+        values = np.atleast_1d(np.asarray(scales)).ravel()
+    except (TypeError, ValueError):
+        values = np.array([], dtype=np.int64)
     if (
         values.size == 0
         or not np.issubdtype(values.dtype, np.integer)
@@ -138,21 +163,42 @@ def check_pair(
     dim: Hashable | None,
     mask: Any = None,
     require_spatial: bool = True,
+    names: tuple[str, str] = ("forecast", "reference"),
 ) -> None:
     """Raise :class:`~xgpm.errors.InvalidArgumentError` unless the two fields can be scored.
 
     Checks types, dimensions, identical spatial coordinates, identical ``dim`` (time) labels,
     agreeing ``units`` attributes and a usable ``mask``. Nothing is aligned silently.
+    ``names`` are the caller's argument names, used in the messages.
     """
-    if require_spatial and (isinstance(spatial_dims, str) or len(spatial_dims) != 2):
+    fname, rname = names
+    if require_spatial and (
+        isinstance(spatial_dims, str)
+        or not isinstance(spatial_dims, Sequence)
+        or len(spatial_dims) != 2
+    ):
         raise InvalidArgumentError(
             f"spatial_dims: need exactly two dimension names, got {spatial_dims!r}."
         )
-    for name, value in (("forecast", forecast), ("reference", reference)):
+    if dim is not None and not isinstance(dim, Hashable):
+        raise InvalidArgumentError(
+            f"dim: need one dimension name (e.g. 'time'), got {type(dim).__name__} {dim!r}."
+        )
+    for name, value in ((fname, forecast), (rname, reference)):
         if not isinstance(value, xr.DataArray):
             raise InvalidArgumentError(
                 f"{name}: expected an xarray.DataArray, got {type(value).__name__}. Select one "
                 f"variable of a Dataset, e.g. ds['precipitation']."
+            )
+        if value.dtype.kind not in "fiu":
+            raise InvalidArgumentError(
+                f"{name}: expected numbers (rain rates), got dtype {value.dtype}"
+                + (
+                    "; a boolean field is not a rain rate (cast it with .astype(float) if "
+                    "that is meant)."
+                    if value.dtype.kind == "b"
+                    else "."
+                )
             )
         missing = [d for d in spatial_dims if d not in value.dims]
         if missing:
@@ -161,9 +207,7 @@ def check_pair(
                 f"{list(value.dims)}. Pass spatial_dims=(...) naming its two grid dimensions."
             )
     if dim is not None and (dim in forecast.dims) != (dim in reference.dims):
-        has, lacks = (
-            ("forecast", "reference") if dim in forecast.dims else ("reference", "forecast")
-        )
+        has, lacks = (fname, rname) if dim in forecast.dims else (rname, fname)
         raise InvalidArgumentError(
             f"dim={dim!r} is a dimension of {has} but not of {lacks}: both must carry it "
             f"(or neither, to score a single map)."
@@ -172,16 +216,16 @@ def check_pair(
     for d in shared:
         if forecast.sizes[d] != reference.sizes[d]:
             raise InvalidArgumentError(
-                f"forecast and reference differ in size along {d!r} ({forecast.sizes[d]} vs "
+                f"{fname} and {rname} differ in size along {d!r} ({forecast.sizes[d]} vs "
                 f"{reference.sizes[d]}). Regrid/select them onto the same grid and period first "
-                f"(e.g. xr.align(forecast, reference, join='inner'))."
+                f"(e.g. xr.align({fname}, {rname}, join='inner'))."
             )
-        _check_same_labels(forecast, reference, d, "forecast", "reference")
+        _check_same_labels(forecast, reference, d, fname, rname)
     if "units" in forecast.attrs and "units" in reference.attrs:
         fu, ru = str(forecast.attrs["units"]), str(reference.attrs["units"])
         if _normalise_units(fu) != _normalise_units(ru):
             raise InvalidArgumentError(
-                f"units differ: forecast is in {fu!r}, reference in {ru!r}. Convert one of them "
+                f"units differ: {fname} is in {fu!r}, {rname} in {ru!r}. Convert one of them "
                 f"(e.g. an accumulation to a rate) and set its 'units' attribute."
             )
     if mask is not None:
@@ -197,7 +241,7 @@ def check_pair(
         alien = [d for d in mask.dims if d not in forecast.dims and d not in reference.dims]
         if alien:
             raise InvalidArgumentError(
-                f"mask: dimension(s) {alien} are in neither forecast nor reference."
+                f"mask: dimension(s) {alien} are in neither {fname} nor {rname}."
             )
         for d in mask.dims:
             other = forecast if d in forecast.dims else reference
@@ -207,6 +251,54 @@ def check_pair(
                     f"{other.sizes[d]}."
                 )
             _check_same_labels(mask, other, d, "mask", "data")
+
+
+def _negative_report(values: np.ndarray, name: str, where: str = "") -> None:
+    with np.errstate(invalid="ignore"):
+        negative = values < 0
+    n = int(negative.sum())
+    if not n:
+        return
+    low = float(values[negative].min())
+    hint = (
+        f"values like {low:g} look like fill values that were not decoded: set them to NaN "
+        f"({name}.where({name} >= 0))"
+        if low <= -999
+        else f"clip small numerical negatives ({name}.clip(min=0)) or set them to NaN "
+        f"({name}.where({name} >= 0))"
+    )
+    raise InvalidDataError(
+        f"{name}: {n} value(s){where} are negative (down to {low:g}), but rain rates cannot "
+        f"be: {hint}."
+    )
+
+
+def _checked_rain_block(block: np.ndarray, name: str) -> np.ndarray:
+    _negative_report(np.asarray(block), name, " in one dask block")
+    return block
+
+
+def check_rain_values(field: xr.DataArray, name: str) -> xr.DataArray:
+    """Refuse negative rain rates: now for in-memory data, at compute for dask data.
+
+    In-memory values are checked at once. Dask values get a blockwise identity step that
+    checks each block when the graph runs (nothing is computed here; ``.compute()`` raises).
+
+    Raises
+    ------
+    InvalidDataError
+        Negative values (undecoded fill values such as -9999.9, or numerical negatives): the
+        message says how many, the smallest, and what to do.
+    """
+    if field.chunks is None:
+        _negative_report(np.asarray(field.values), name)
+        return field
+    data = field.data.map_blocks(
+        partial(_checked_rain_block, name=name),
+        dtype=field.dtype,
+        meta=np.empty((0,) * field.ndim, dtype=field.dtype),
+    )
+    return field.copy(data=data)
 
 
 def _check_same_labels(a: xr.DataArray, b: xr.DataArray, d: Hashable, na: str, nb: str) -> None:
@@ -222,8 +314,7 @@ def _check_same_labels(a: xr.DataArray, b: xr.DataArray, d: Hashable, na: str, n
         raise InvalidArgumentError(
             f"{na} and {nb} have different {d!r} coordinates (first difference at position "
             f"{first}: {la[first]} vs {lb[first]}). xgpm does not align them silently: select "
-            f"the same grid and period in both (e.g. xr.align(forecast, reference, "
-            f"join='inner'))."
+            f"the same grid and period in both (e.g. xr.align({na}, {nb}, join='inner'))."
         )
 
 

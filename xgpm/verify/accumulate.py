@@ -61,6 +61,8 @@ def sufficient_statistics(
     """
     metrics = _stats.resolve_metrics(metrics)
     _stats.check_pair(forecast, reference, spatial_dims=spatial_dims, dim=None, mask=mask)
+    forecast = _stats.check_rain_values(forecast, "forecast")
+    reference = _stats.check_rain_values(reference, "reference")
     smape_threshold = _check_smape_threshold(smape_threshold)
     return _stats.statistics(
         forecast,
@@ -183,6 +185,8 @@ class ScoreAccumulator:
         _stats.check_pair(
             forecast, reference, spatial_dims=self.spatial_dims, dim=self.dim, mask=mask
         )
+        forecast = _stats.check_rain_values(forecast, "forecast")
+        reference = _stats.check_rain_values(reference, "reference")
         stats = _stats.statistics(
             forecast,
             reference,

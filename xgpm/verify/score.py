@@ -75,7 +75,12 @@ def score(
     ------
     xgpm.errors.InvalidArgumentError
         Inputs on different grids or periods (no silent alignment), disagreeing ``units``
-        attributes, unknown metrics, bad thresholds or scales.
+        attributes, non-numeric inputs, unknown metrics, bad thresholds (not finite, negative,
+        repeated) or scales (not positive integers), bad ``dim``/``spatial_dims``.
+    xgpm.errors.InvalidDataError
+        Negative rain rates (e.g. undecoded -9999.9 fill values): at call time for in-memory
+        inputs, from ``.compute()`` for dask inputs (checked inside the graph, which stays
+        lazy).
     xgpm.errors.NoValidPairsError
         In-memory inputs with no valid pair at all (e.g. an all-NaN reference). With dask input
         nothing is computed to check this; the pooled scores are then NaN with
@@ -100,6 +105,8 @@ def score(
     scales = _stats.resolve_scales(scales)
     smape_threshold = _check_smape_threshold(smape_threshold)
     _stats.check_pair(forecast, reference, spatial_dims=spatial_dims, dim=dim, mask=mask)
+    forecast = _stats.check_rain_values(forecast, "forecast")
+    reference = _stats.check_rain_values(reference, "reference")
 
     per_map_stats = _stats.statistics(
         forecast,
