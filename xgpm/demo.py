@@ -415,18 +415,23 @@ only; their model cards say so.</p>
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Register ``xgpm demo``."""
+    from xgpm.cli import positive_float
+
     parser = subparsers.add_parser(
         "demo", help="simulate a constellation morning over France and report on it (HTML)"
     )
     parser.add_argument("--out", default="xgpm-demo", help="report folder (default xgpm-demo)")
     parser.add_argument("--start", default="2021-06-15T04:30")
-    parser.add_argument("--hours", type=float, default=2.5)
+    parser.add_argument("--hours", type=positive_float, default=2.5, help="hours simulated")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--data-dir", default=None, help="where the simulated files go (default: a cache folder)"
     )
     parser.add_argument(
-        "--truth-res-km", type=float, default=2.5, help="simulation resolution (coarser = faster)"
+        "--truth-res-km",
+        type=positive_float,
+        default=2.5,
+        help="simulation resolution in km (coarser = faster)",
     )
     parser.add_argument("--radar-step", default="10min", help="radar accumulation period")
     parser.add_argument(

@@ -7,7 +7,10 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
+
+from xgpm.cli import fraction, positive_float, positive_int
 
 __all__ = ["add_parser", "run"]
 
@@ -41,15 +44,17 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--kind", default="gmi-dpr", choices=("gmi-dpr", "gmi-x"))
     p.add_argument("--tile", type=_tile, default=(128, 128), help="CROSS,ALONG (default 128,128)")
     p.add_argument("--footprint", default="89V", help="GMI channel whose footprint weights DPR")
-    p.add_argument("--radius-km", type=float, default=None, help="search radius (km)")
+    p.add_argument("--radius-km", type=positive_float, default=None, help="search radius (km)")
     p.add_argument("--max-dt", default=None, help="time window, e.g. 5min (default by kind)")
     p.add_argument(
         "--min-valid-fraction",
-        type=float,
+        type=fraction,
         default=0.05,
         help="keep tiles with at least this share of reference pixels (default 0.05)",
     )
-    p.add_argument("--scenes-per-chunk", type=int, default=16, help="Zarr chunk along scene")
+    p.add_argument(
+        "--scenes-per-chunk", type=positive_int, default=16, help="Zarr chunk along scene"
+    )
     p.add_argument("--overwrite", action="store_true", help="replace an existing store")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=run)
@@ -59,6 +64,14 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     """Run ``xgpm matchups``; prints the number of scenes in the store."""
     from xgpm.matchups import build_matchups
+
+    if "://" not in str(args.input) and not Path(args.input).exists():
+        from xgpm.errors import StorageError
+
+        raise StorageError(
+            f"--input {args.input}: no such directory or catalog.csv; pass the folder that "
+            "`xgpm simulate --out` wrote (or a folder of PPS granules)"
+        )
 
     ds = build_matchups(
         args.input,

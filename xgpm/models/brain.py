@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial import cKDTree
 
-from xgpm.errors import InvalidArgumentError
+from xgpm.errors import CheckpointError, InvalidArgumentError
 
 __all__ = ["BrainRetrieval", "DEFAULT_QUANTILES"]
 
@@ -279,16 +279,56 @@ class BrainRetrieval:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> BrainRetrieval:
-        """Read a database written by :meth:`save`."""
-        with np.load(Path(path)) as data:
-            n_neighbours, search_radius, rain_threshold, chunk_size = data["settings"]
+        """Read a database written by :meth:`save`.
+
+        The file is read with ``allow_pickle=False``: it holds numeric arrays only.
+
+        Parameters
+        ----------
+        path : path
+            The ``.npz`` file.
+
+        Returns
+        -------
+        BrainRetrieval
+            The fitted model.
+
+        Raises
+        ------
+        CheckpointError
+            The file holds pickled objects (refused unread), lacks an array, or its arrays are
+            inconsistent (the message names the file and says what to do).
+        StorageError
+            The file is missing or unreadable.
+        """
+        from xgpm.models import _read_npz
+
+        path = Path(path)
+        remedy = (
+            "Write BRAIN databases with BrainRetrieval.save (or `xgpm train brain --matchups "
+            "ZARR`) and load only files you trust to come from it"
+        )
+        data = _read_npz(
+            path,
+            ("tb", "rain", "sigma", "quantiles", "settings"),
+            what="BRAIN database",
+            remedy=remedy,
+        )
+        try:
+            settings = np.asarray(data["settings"], dtype=np.float64)
+            if settings.shape != (4,):
+                raise InvalidArgumentError(f"'settings' must hold 4 numbers, got {settings.shape}")
+            n_neighbours, search_radius, rain_threshold, chunk_size = settings
             model = cls(
-                data["sigma"],
-                quantiles=tuple(data["quantiles"]),
+                np.asarray(data["sigma"], dtype=np.float64),
+                quantiles=tuple(np.asarray(data["quantiles"], dtype=np.float64).ravel()),
                 n_neighbours=int(n_neighbours),
                 search_radius=float(search_radius),
                 rain_threshold=float(rain_threshold),
-                chunk_size=int(chunk_size),
+                chunk_size=max(int(chunk_size), 1),
             )
-            surface_type = data["surface_type"] if "surface_type" in data else None
-            return model.fit(data["tb"], data["rain"], surface_type)
+            return model.fit(data["tb"], data["rain"], data.get("surface_type"))
+        except (InvalidArgumentError, ValueError, TypeError, OverflowError) as error:
+            raise CheckpointError(
+                f"BRAIN database {path} holds inconsistent arrays ({error}). {remedy}"
+            ) from error

@@ -18,6 +18,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from xgpm.cli import positive_float, positive_int
 from xgpm.errors import InvalidArgumentError
 
 __all__ = ["add_parser", "run", "train_from_matchups"]
@@ -39,12 +40,15 @@ def _add_retrieval_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--matchups", required=True, help="Zarr (or NetCDF) matchup scenes")
     parser.add_argument("--name", help="save under this name (default: MODEL)")
     parser.add_argument("--output-dir", help="registry directory to write (default: the package's)")
-    parser.add_argument("--epochs", type=int, default=20)
-    parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--learning-rate", type=float, default=1e-3)
+    parser.add_argument("--epochs", type=positive_int, default=20)
+    parser.add_argument("--batch-size", type=positive_int, default=16)
+    parser.add_argument("--learning-rate", type=positive_float, default=1e-3)
     parser.add_argument("--device", help="torch device (default: cuda if available)")
     parser.add_argument(
-        "--minutes", type=float, default=None, help="wall-clock training budget (torch models)"
+        "--minutes",
+        type=positive_float,
+        default=None,
+        help="wall-clock training budget (torch models)",
     )
     parser.add_argument(
         "--augment", action="store_true", help="random flips of the scenes (torch models)"
@@ -90,6 +94,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_retrieval(args: argparse.Namespace) -> int:
+    if "://" not in str(args.matchups) and not Path(args.matchups).exists():
+        from xgpm.errors import StorageError
+
+        raise StorageError(
+            f"--matchups {args.matchups}: no such Zarr store or NetCDF file; build one with "
+            "`xgpm matchups --input DIR --out STORE.zarr`"
+        )
     path = train_from_matchups(
         args.model,
         args.matchups,
@@ -110,11 +121,23 @@ def _run_retrieval(args: argparse.Namespace) -> int:
 
 
 def _open(path: str):
+    """The matchup store: NetCDF by suffix, else Zarr (InvalidArgumentError if unreadable)."""
     import xarray as xr
 
-    if Path(path).suffix in (".nc", ".nc4", ".h5"):
-        return xr.open_dataset(path)
-    return xr.open_zarr(path)
+    netcdf = Path(path).suffix in (".nc", ".nc4", ".h5")
+    try:
+        return xr.open_dataset(path) if netcdf else xr.open_zarr(path)
+    except Exception as error:  # zarr, netCDF and OS errors of many kinds
+        from xgpm.errors import XGPMError
+
+        if isinstance(error, XGPMError):
+            raise
+        kind = "NetCDF file" if netcdf else "Zarr store"
+        raise InvalidArgumentError(
+            f"--matchups {path} cannot be opened as a {kind} "
+            f"({type(error).__name__}: {' '.join(str(error).split())[:300]}); build one with "
+            "`xgpm matchups --input DIR --out STORE.zarr`"
+        ) from error
 
 
 def train_from_matchups(

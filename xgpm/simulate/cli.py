@@ -10,7 +10,24 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from xgpm.cli import positive_float
+
 __all__ = ["add_parser", "run"]
+
+
+def _time(text: str) -> str:
+    """``type=`` of ``--start``: a time pandas can read (kept as the text given)."""
+    import pandas as pd
+
+    try:
+        stamp = pd.Timestamp(text)
+    except (TypeError, ValueError, OverflowError):
+        stamp = None
+    if stamp is None or stamp is pd.NaT:
+        raise argparse.ArgumentTypeError(
+            f"expected a time such as 2021-01-01 or 2021-01-01T06:00, got {text!r}"
+        )
+    return text
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -41,8 +58,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="region name (france, conus, "
         "tropical-pacific, tropical-atlantic) or LON_MIN,LON_MAX,LAT_MIN,LAT_MAX",
     )
-    p.add_argument("--start", required=True, help="start time, e.g. 2021-01-01 or 2021-01-01T06")
-    p.add_argument("--days", type=float, default=1.0, help="duration in days (default 1)")
+    p.add_argument(
+        "--start", required=True, type=_time, help="start time, e.g. 2021-01-01 or 2021-01-01T06"
+    )
+    p.add_argument("--days", type=positive_float, default=1.0, help="duration in days (default 1)")
     p.add_argument(
         "--sensors",
         default="gmi,ssmis-f17,dpr,imerg,radar",
@@ -55,7 +74,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         action="store_true",
         help="keep whole orbits (NaN outside the region) instead of the scans over the region",
     )
-    p.add_argument("--truth-res-km", type=float, default=2.5, help="swath truth grid spacing")
+    p.add_argument(
+        "--truth-res-km", type=positive_float, default=2.5, help="swath truth grid spacing (km)"
+    )
     p.add_argument("--imerg-run", default="FR", choices=("FR", "LR", "ER"))
     p.add_argument("--radar-step", default="5min", help="radar accumulation period")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")

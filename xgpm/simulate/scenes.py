@@ -170,10 +170,12 @@ def _land_mask() -> tuple[np.ndarray, float]:
     )
     cache = cache_dir / "land_mask_60.npy"
     if cache.exists():
-        try:
-            return np.load(cache), 60.0
-        except (OSError, ValueError):
-            pass
+        try:  # never unpickle: a damaged or foreign cache is recomputed and replaced
+            packed = np.load(cache, allow_pickle=False)
+        except (OSError, ValueError, EOFError):
+            packed = None
+        if isinstance(packed, np.ndarray) and packed.dtype == np.uint8 and packed.ndim == 2:
+            return packed, 60.0
     # Locate the package data without importing global_land_mask (its import loads 1 GB).
     spec = importlib.util.find_spec("global_land_mask")
     if spec is None or spec.origin is None:
@@ -181,9 +183,17 @@ def _land_mask() -> tuple[np.ndarray, float]:
             "global-land-mask is required for truth scenes: pip install global-land-mask"
         )
     path = pathlib.Path(spec.origin).parent / "globe_combined_mask_compressed.npz"
-    with np.load(path) as npz:
-        ocean = npz["mask"]
-        lat0 = float(npz["lat"][0])
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            ocean = npz["mask"]
+            lat0 = float(npz["lat"][0])
+    except (OSError, ValueError, EOFError, KeyError, IndexError) as error:
+        from xgpm.errors import CheckpointError
+
+        raise CheckpointError(
+            f"global-land-mask data file {path} cannot be read as its land mask ({error}); "
+            "reinstall it: pip install --force-reinstall global-land-mask"
+        ) from error
     land = ~ocean[::2, ::2]
     del ocean
     if lat0 < 0:  # stored south to north: flip so that row 0 is the north pole

@@ -242,11 +242,36 @@ class IdentityTranslation:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> IdentityTranslation:
-        """Build from a model card (the identity's "weights" file is its card)."""
+        """Build from a model card (the identity's "weights" file is its card).
+
+        Raises
+        ------
+        CheckpointError
+            The card is not YAML or lacks ``architecture.kwargs`` fit for this class.
+        StorageError
+            The card is missing or unreadable.
+        """
         import yaml
 
-        document = yaml.safe_load(Path(path).read_text())
-        return cls(**document["architecture"]["kwargs"])
+        from xgpm.errors import CheckpointError, StorageError
+
+        path = Path(path)
+        remedy = "Write identity cards with xgpm.models.save (see xgpm/models/cards/identity-*)"
+        try:
+            text = path.read_text()
+        except OSError as error:
+            raise StorageError(
+                f"identity card {path} cannot be read ({error.strerror or error}); check the path"
+            ) from error
+        try:
+            document = yaml.safe_load(text)
+            kwargs = document["architecture"]["kwargs"]
+            return cls(**kwargs)
+        except (yaml.YAMLError, KeyError, TypeError, ValueError) as error:
+            raise CheckpointError(
+                f"identity card {path} does not describe an identity translation "
+                f"({type(error).__name__}: {error}). {remedy}"
+            ) from error
 
 
 # ------------------------------------------------------------------------------------------
@@ -494,21 +519,84 @@ class QuantileMapping:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> QuantileMapping:
-        """Read tables written by :meth:`save`."""
-        with np.load(Path(path)) as data:
+        """Read tables written by :meth:`save`.
+
+        The file is read with ``allow_pickle=False``: it holds numeric and string arrays only.
+
+        Parameters
+        ----------
+        path : path
+            The ``.npz`` file.
+
+        Returns
+        -------
+        QuantileMapping
+            The fitted mapping.
+
+        Raises
+        ------
+        CheckpointError
+            The file holds pickled objects (refused unread), lacks an array, or its arrays have
+            the wrong shapes (the message names the file and says what to do).
+        StorageError
+            The file is missing or unreadable.
+        """
+        from xgpm.errors import CheckpointError
+        from xgpm.models import _read_npz
+
+        path = Path(path)
+        remedy = (
+            "Write quantile-mapping tables with QuantileMapping.save (python -m "
+            "xgpm.translate.fit_baselines --save) and load only files you trust to come from it"
+        )
+        keys = (
+            "source_channels",
+            "outputs",
+            "mapped",
+            "source_wv",
+            "gmi_wv",
+            "probabilities",
+            "min_samples",
+            "source_table",
+            "gmi_table",
+            "source_edges",
+            "gmi_edges",
+            "counts",
+        )
+        data = _read_npz(path, keys, what="quantile-mapping tables", remedy=remedy)
+        try:
             model = cls(
-                [str(c) for c in data["source_channels"]],
-                dict(zip(map(str, data["outputs"]), map(str, data["mapped"]), strict=True)),
-                [str(c) for c in data["source_wv"]],
-                [str(c) for c in data["gmi_wv"]],
-                n_quantiles=len(data["probabilities"]),
+                [str(c) for c in np.atleast_1d(data["source_channels"])],
+                dict(
+                    zip(
+                        map(str, np.atleast_1d(data["outputs"])),
+                        map(str, np.atleast_1d(data["mapped"])),
+                        strict=True,
+                    )
+                ),
+                [str(c) for c in np.atleast_1d(data["source_wv"])],
+                [str(c) for c in np.atleast_1d(data["gmi_wv"])],
+                n_quantiles=len(np.atleast_1d(data["probabilities"])),
                 min_samples=int(data["min_samples"]),
             )
-            model.source_table = data["source_table"].astype(np.float64)
-            model.gmi_table = data["gmi_table"].astype(np.float64)
-            model.source_edges = data["source_edges"]
-            model.gmi_edges = data["gmi_edges"]
-            model.counts = data["counts"]
+            tables = {
+                "source_table": data["source_table"].astype(np.float64),
+                "gmi_table": data["gmi_table"].astype(np.float64),
+                "source_edges": data["source_edges"].astype(np.float64),
+                "gmi_edges": data["gmi_edges"].astype(np.float64),
+                "counts": data["counts"].astype(np.int64),
+            }
+            for name, values in tables.items():
+                expected = getattr(model, name).shape
+                if values.shape != expected:
+                    raise InvalidArgumentError(
+                        f"array {name!r} has shape {values.shape}, expected {expected}"
+                    )
+                setattr(model, name, values)
+        except (ValueError, TypeError, OverflowError) as error:
+            raise CheckpointError(
+                f"quantile-mapping tables {path} are inconsistent ({error}). {remedy}"
+            ) from error
         return model
 
 

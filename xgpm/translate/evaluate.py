@@ -360,10 +360,9 @@ def evaluate_scene(
             token = f"{_model_token(name)}__{_model_token(retrieval)}__e{EVALUATION_VERSION}"
             path = Path(cache) / f"{scene.key}__{name}__{token}.npz"
             if path.is_file() and not keep_maps:
-                with np.load(path) as data:
-                    rain, tb = data["rain"], data["tb"]
-                if rain.shape == (int(seen.sum()),) and tb.shape[0] == int(sample_mask.sum()):
-                    result.rain[name], result.tb[name] = rain, tb
+                cached = _read_cached(path, int(seen.sum()), int(sample_mask.sum()))
+                if cached is not None:
+                    result.rain[name], result.tb[name] = cached
                     continue
         pseudo = to_gmi(source, name)
         rain = rainrate(pseudo, retrieval, quantiles=())
@@ -379,6 +378,41 @@ def evaluate_scene(
             result.maps["pseudo"][name] = pseudo
             result.maps["rain"][name] = rain["surface_precip"]
     return result
+
+
+def _read_cached(path: Path, n_rain: int, n_tb: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """The cached ``(rain, tb)`` of one method on one scene, or None to compute them again.
+
+    The file is read with ``allow_pickle=False``; one that cannot be read safely (pickled
+    objects, damaged, foreign arrays) or does not fit the scene is ignored with a warning, and
+    the caller overwrites it.
+    """
+    import warnings
+
+    from xgpm.errors import CheckpointError, DataQualityWarning, StorageError
+    from xgpm.models import _read_npz
+
+    try:
+        data = _read_npz(
+            path,
+            ("rain", "tb"),
+            what="evaluation cache",
+            remedy="It is computed again and overwritten",
+        )
+    except (CheckpointError, StorageError) as error:
+        warnings.warn(str(error), DataQualityWarning, stacklevel=3)
+        return None
+    rain, tb = data["rain"], data["tb"]
+    if rain.dtype.kind != "f" or tb.dtype.kind != "f":
+        warnings.warn(
+            f"evaluation cache {path} holds non-float arrays; it is computed again and overwritten",
+            DataQualityWarning,
+            stacklevel=3,
+        )
+        return None
+    if rain.shape != (n_rain,) or tb.ndim != 2 or tb.shape[0] != n_tb:
+        return None  # another scene cut (e.g. changed masks): recompute silently
+    return rain, tb
 
 
 # ------------------------------------------------------------------------------------------

@@ -162,11 +162,13 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``xgpm evaluate to-gmi`` (shared with benchmarks/evaluate_to_gmi.py)."""
+    from xgpm.cli import positive_float, positive_int
+
     parser.add_argument("--source", default="ssmis-f17", help="source sensor (registry name)")
     parser.add_argument("--cache", default=DEFAULT_CACHE, help="scene and result cache folder")
-    parser.add_argument("--days", type=float, default=1.0, help="days per held-out window")
+    parser.add_argument("--days", type=positive_float, default=1.0, help="days per held-out window")
     parser.add_argument("--retrieval", default="drain", help="rain model run on the outputs")
-    parser.add_argument("--max-scenes", type=int, default=None, help="stop after N scenes")
+    parser.add_argument("--max-scenes", type=positive_int, default=None, help="stop after N scenes")
     parser.add_argument("--methods", nargs="*", default=None, help="only these methods/cards")
     parser.add_argument("--markdown", default="docs/models/to_gmi.md", help="table page")
     parser.add_argument("--images", default="docs/images", help="folder of the PNG figures")
@@ -176,6 +178,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, command: str = "xgpm evaluate to-gmi") -> int:
     """Run ``xgpm evaluate to-gmi``."""
+    from xgpm import sensors
+    from xgpm.errors import InvalidArgumentError, UnknownSensorError
+
+    try:
+        sensors.get(args.source)
+    except UnknownSensorError as error:
+        raise InvalidArgumentError(f"--source {args.source!r}: {error}") from error
     run_evaluation(
         source=args.source,
         cache=args.cache,

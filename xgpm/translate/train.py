@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from xgpm.cli import non_negative_float, non_negative_int, positive_float, positive_int
 from xgpm.errors import InvalidArgumentError
 from xgpm.translate import baselines
 
@@ -235,11 +236,40 @@ def overpasses_from_granules(
 
 
 def load_overpasses(files: Iterable[str | Path]) -> dict[str, list[np.ndarray]]:
-    """The cached arrays grouped by domain (``"gmi"``, ``"ssmis"``)."""
+    """The cached arrays grouped by domain (``"gmi"``, ``"ssmis"``).
+
+    Each ``.npz`` is read with ``allow_pickle=False`` (numeric and string arrays only).
+
+    Raises
+    ------
+    CheckpointError
+        A file holds pickled objects (refused unread), lacks ``Tc`` or ``domain``, or ``Tc``
+        is not a ``(cross_track, along_track, channel)`` array of numbers.
+    StorageError
+        A file is missing or unreadable.
+    """
+    from xgpm.errors import CheckpointError
+    from xgpm.models import _read_npz
+
     out: dict[str, list[np.ndarray]] = {}
     for path in files:
-        with np.load(path) as data:
-            out.setdefault(str(data["domain"]), []).append(np.asarray(data["Tc"]))
+        path = Path(path)
+        remedy = (
+            "It is a cache file: delete it (or the whole cache folder) and rerun to write it again"
+        )
+        data = _read_npz(path, ("Tc", "domain"), what="overpass cache", remedy=remedy)
+        tc, domain = np.asarray(data["Tc"]), data["domain"]
+        if tc.ndim != 3 or tc.dtype.kind not in "fiu":
+            raise CheckpointError(
+                f"overpass cache {path}: 'Tc' must be a (cross_track, along_track, channel) "
+                f"array of numbers, got {tc.dtype} of shape {tc.shape}. {remedy}"
+            )
+        if domain.ndim != 0 or domain.dtype.kind != "U":
+            raise CheckpointError(
+                f"overpass cache {path}: 'domain' must be one string such as 'gmi', got "
+                f"{domain.dtype} of shape {domain.shape}. {remedy}"
+            )
+        out.setdefault(str(domain), []).append(tc)
     return out
 
 
@@ -569,16 +599,20 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--regions", default=",".join(DEFAULT_REGIONS))
     parser.add_argument("--dates", default=",".join(DEFAULT_TRAIN_DATES))
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--tile", type=int, nargs=2, default=(64, 32), metavar=("ROWS", "COLS"))
-    parser.add_argument("--max-tiles", type=int, default=2000)
-    parser.add_argument("--steps", type=int, default=2000, help="training steps (at most)")
-    parser.add_argument("--minutes", type=float, default=None, help="wall-clock cap")
-    parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--learning-rate", type=float, default=2e-4)
+    parser.add_argument(
+        "--tile", type=positive_int, nargs=2, default=(64, 32), metavar=("ROWS", "COLS")
+    )
+    parser.add_argument("--max-tiles", type=positive_int, default=2000)
+    parser.add_argument(
+        "--steps", type=non_negative_int, default=2000, help="training steps (at most)"
+    )
+    parser.add_argument("--minutes", type=positive_float, default=None, help="wall-clock cap")
+    parser.add_argument("--batch-size", type=positive_int, default=8)
+    parser.add_argument("--learning-rate", type=positive_float, default=2e-4)
     parser.add_argument(
         "--paired-windows",
         dest="paired_windows",
-        type=int,
+        type=positive_int,
         default=4,
         help="redgan: paired 2021 windows simulated",
     )
@@ -586,17 +620,22 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
         "--drain", default="drain", help="redgan, dann: registered DRAIN model (frozen)"
     )
     parser.add_argument(
-        "--domain-weight", type=float, default=0.1, help="dann: weight of the domain term"
+        "--domain-weight",
+        type=non_negative_float,
+        default=0.1,
+        help="dann: weight of the domain term",
     )
     parser.add_argument("--init", default=None, help="start from this registered generator")
     parser.add_argument(
         "--sharpen-steps",
-        type=int,
+        type=non_negative_int,
         default=0,
         help="stage 1 first: steps of the backward cycle alone (the generator learns to undo "
         "the registry footprints on GMI scenes; see xgpm.translate.cyclegan.train_sharpening)",
     )
-    parser.add_argument("--sharpen-minutes", type=float, default=None, help="stage-1 time cap")
+    parser.add_argument(
+        "--sharpen-minutes", type=positive_float, default=None, help="stage-1 time cap"
+    )
     parser.add_argument(
         "--validate-every",
         type=int,
@@ -604,9 +643,9 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
         help="score DRAIN on pseudo-GMI against the DPR of the paired windows every N steps and "
         "keep the best generator of each stage (0: keep the last)",
     )
-    parser.add_argument("--base-channels", type=int, default=16, help="generator width")
+    parser.add_argument("--base-channels", type=positive_int, default=16, help="generator width")
     parser.add_argument("--device", default=None)
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads")
     parser.add_argument("--name", default=None, help="save under this name (default METHOD-SOURCE)")
     parser.add_argument("--output-dir", default=None, help="registry directory to write")
     parser.add_argument("--no-save", action="store_true", help="train only, write nothing")
@@ -632,6 +671,13 @@ def run(args: argparse.Namespace) -> int:
             f"{args.seed})"
         )
     else:
+        if not Path(args.granules).exists():
+            from xgpm.errors import StorageError
+
+            raise StorageError(
+                f"--granules {args.granules}: no such directory or catalog.csv; pass the folder "
+                "that `xgpm simulate --out` wrote (or a folder of PPS granules), or --simulate"
+            )
         files = overpasses_from_granules(args.granules, source=source, cache=args.cache)
         origin = f"read from the granules of {args.granules}"
     arrays = load_overpasses(files)
