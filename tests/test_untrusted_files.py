@@ -600,3 +600,40 @@ def test_checkpoint_with_wrong_parts_names_the_file_and_the_part(run, tmp_path):
     )
     with pytest.raises(CheckpointError, match=r"config.pt: the generator weights"):
         cyclegan.load_checkpoint(bad_config)
+
+
+@pytest.mark.parametrize(
+    ("architecture", "phrase"),
+    [
+        ("os:system", "outside xgpm"),
+        ("subprocess:run", "outside xgpm"),
+        ("evil_module_for_xgpm_test:Net", "outside xgpm"),
+        ("xgpm.io.write:write_granule", "not a model class"),
+    ],
+)
+def test_a_card_cannot_name_code_to_run(registry, tmp_path, monkeypatch, architecture, phrase):
+    """A card's ``architecture`` used to be imported and called with the card's kwargs."""
+    marker = tmp_path / "MARKER"
+    module = tmp_path / "evil_module_for_xgpm_test.py"  # importing it alone would run code
+    module.write_text(f"open({str(marker)!r}, 'w').close()\nNet = object\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    document = models.card("drain").to_dict()
+    document.update(name="evil", weights="evil.pt")
+    document["architecture"] = {"name": architecture, "kwargs": {"command": f"touch {marker}"}}
+    (registry / "cards" / "evil.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
+    with pytest.raises(RegistryError, match=phrase) as info:
+        models.build("evil")
+    assert "evil.yaml" in str(info.value)
+    assert not marker.exists()
+
+
+def test_a_card_registered_from_python_may_name_its_own_code():
+    """The caller's own Python is trusted: register() takes any module:callable."""
+    document = models.card("drain").to_dict()
+    document.update(name="own-net", weights=None)
+    document["architecture"] = {"name": "collections:OrderedDict", "kwargs": {}}
+    models.register(document, overwrite=True)
+    try:
+        assert models.build("own-net") == {}
+    finally:
+        models.unregister("own-net")

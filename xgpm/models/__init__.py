@@ -31,6 +31,7 @@ import builtins
 import copy
 import difflib
 import importlib
+import inspect
 import os
 import re
 import threading
@@ -413,6 +414,13 @@ def card(name: str) -> ModelSpec:
 
 
 def _architecture(spec: ModelSpec) -> Callable[..., Any]:
+    """The class a card's architecture names.
+
+    A card read from a file is data someone else may have written: it may name only xgpm's own
+    architectures (a name in :data:`ARCHITECTURES` or an ``xgpm....:Class`` path), never a
+    function, and never another module (importing one runs its code). Cards registered from
+    Python (:func:`register`) may name any ``module:callable``: that code is the caller's own.
+    """
     target = ARCHITECTURES.get(spec.architecture, spec.architecture)
     module_name, _, attribute = target.partition(":")
     if not attribute:
@@ -420,12 +428,27 @@ def _architecture(spec: ModelSpec) -> Callable[..., Any]:
             f"model card {spec.source}: unknown architecture {spec.architecture!r}; use one of "
             f"{sorted(ARCHITECTURES)} or a 'module:callable' path"
         )
+    from_file = not spec.source.startswith("<")
+    own = module_name == "xgpm" or module_name.startswith("xgpm.")
+    if from_file and not own:
+        raise RegistryError(
+            f"model card {spec.source}: architecture {target!r} is outside xgpm; a card read "
+            f"from a file may name only xgpm's architectures ({', '.join(sorted(ARCHITECTURES))} "
+            "or an 'xgpm.<module>:<Class>' path), so that a card cannot run code. Register "
+            "other architectures from Python: xgpm.models.register(card, factory=YourClass)"
+        )
     try:
-        return getattr(importlib.import_module(module_name), attribute)
+        factory = getattr(importlib.import_module(module_name), attribute)
     except (ImportError, AttributeError) as error:
         raise RegistryError(
             f"model card {spec.source}: cannot import architecture {target!r}: {error}"
         ) from error
+    if from_file and not inspect.isclass(factory):
+        raise RegistryError(
+            f"model card {spec.source}: architecture {target!r} is not a model class; a card "
+            "read from a file may name only a class of xgpm's"
+        )
+    return factory
 
 
 def build(name: str | ModelSpec) -> Any:
