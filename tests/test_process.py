@@ -124,9 +124,25 @@ def _pps_layout(sim: Path, archive: Path) -> list[Path]:
     return moved
 
 
+#: session-wide results of the fixtures below: other test modules import these fixtures, and
+#: pytest would otherwise build them once per importing module
+_SESSION: dict[str, Path] = {}
+
+
+def session_archive(tmp_path_factory) -> Path:
+    """~4 GMI and ~4 SSMIS-F17 granules over 2 days, plus a corrupt and an empty GMI granule."""
+    if "archive" not in _SESSION:
+        _SESSION["archive"] = _make_archive(tmp_path_factory)
+    return _SESSION["archive"]
+
+
 @pytest.fixture(scope="session")
 def archive(tmp_path_factory) -> Path:
-    """~4 GMI and ~4 SSMIS-F17 granules over 2 days, plus a corrupt and an empty GMI granule."""
+    """:func:`session_archive`."""
+    return session_archive(tmp_path_factory)
+
+
+def _make_archive(tmp_path_factory) -> Path:
     from xgpm.simulate import products as P
 
     root = tmp_path_factory.mktemp("process")
@@ -177,12 +193,19 @@ def _run(archive: Path, store: Path, **kw):
     return xgpm.process(archive, store, **kw)
 
 
+def session_reference(tmp_path_factory) -> Path:
+    """An uninterrupted run of the cheap pipeline over the GMI granules of the archive."""
+    if "reference" not in _SESSION:
+        store = tmp_path_factory.mktemp("reference") / "ref.zarr"
+        _run(session_archive(tmp_path_factory), store)
+        _SESSION["reference"] = store
+    return _SESSION["reference"]
+
+
 @pytest.fixture(scope="session")
 def reference_store(archive, tmp_path_factory) -> Path:
-    """An uninterrupted run of the cheap pipeline over the GMI granules."""
-    store = tmp_path_factory.mktemp("reference") / "ref.zarr"
-    _run(archive, store)
-    return store
+    """:func:`session_reference`."""
+    return session_reference(tmp_path_factory)
 
 
 # --------------------------------------------------------------------------------------------
@@ -219,6 +242,51 @@ def test_bad_pipeline_is_refused_before_any_work(archive, tmp_path):
         _run(archive, store, pipeline=["tests.test_process:nothing_here"])
     with pytest.raises(InvalidArgumentError, match="must be a method name"):
         _run(archive, store, pipeline=[42])
+    assert not store.exists()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "named"),
+    [
+        ({"along_track_chunk": 0}, "along_track_chunk (--chunk)"),
+        ({"along_track_chunk": -5}, "along_track_chunk"),
+        ({"along_track_chunk": 2.5}, "along_track_chunk"),
+        ({"n_workers": 0}, "n_workers (--workers)"),
+        ({"n_workers": True}, "n_workers"),
+        ({"threads_per_worker": 0}, "threads_per_worker (--threads-per-worker)"),
+        ({"retries": -1}, "retries (--retries)"),
+        ({"memory_limit": "lots"}, "memory_limit (--memory-limit)"),
+        ({"memory_limit": -1}, "memory_limit"),
+        ({"resources": {"GPU": 0}}, "resources['GPU']"),
+        ({"resources": "GPU"}, "resources"),
+        ({"wait": True, "wait_timeout": -1}, "wait_timeout"),
+        ({"stale_after": 0}, "stale_after (--stale-after)"),
+        ({"stale_after": 20, "heartbeat_s": 30}, "must be longer than heartbeat_s"),
+    ],
+)
+def test_bad_arguments_are_refused_naming_the_argument(archive, tmp_path, kwargs, named):
+    store = tmp_path / "bad.zarr"
+    with pytest.raises(InvalidArgumentError) as refused:
+        _run(archive, store, **kwargs)
+    assert named in str(refused.value)
+    assert not store.exists()
+
+
+def test_bad_selections_are_refused_naming_the_argument(archive, tmp_path):
+    from xgpm.errors import UnknownSensorError
+
+    store = tmp_path / "bad.zarr"
+    with pytest.raises(UnknownSensorError, match="sensor='NOPE'.*Unknown sensor 'NOPE'"):
+        _run(archive, store, product=None, sensor="NOPE")
+    with pytest.raises(UnknownProductError, match="product='1C-NOPE'"):
+        _run(archive, store, product="1C-NOPE")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InvalidArgumentError, match="no granule in .*empty.*0 file"):
+        _run(tmp_path / "empty", store)
+    with pytest.raises(InvalidArgumentError, match="no granule"):
+        _run([], store)
+    with pytest.raises(InvalidArgumentError, match="names no sensor"):
+        _run(archive, store, product=None, sensor=",")
     assert not store.exists()
 
 
@@ -482,6 +550,8 @@ def test_killed_process_resumes_to_the_same_store(archive, reference_store, tmp_
         assert proc.poll() is None, "the run ended before it could be killed"
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+    lease = xgpm.process.read_lease(store)
+    assert lease is not None and lease["pid"] == proc.pid  # left behind by the killed run
     n_before = len(list((store / "_xgpm").glob("*/*.json")))
     total = len(xgpm.process.select_granules(archive, product="1C-GMI"))
     assert 2 <= n_before < total
@@ -496,6 +566,8 @@ def test_killed_process_resumes_to_the_same_store(archive, reference_store, tmp_
     done_got, _ = xgpm.process.read_manifest(store)
     cols = ["name", "row_start", "rows"]
     assert done_ref[cols].equals(done_got[cols])
+    # its process is gone: the lease was taken over (no --break-lock needed), then released
+    assert xgpm.process.read_lease(store) is None
 
 
 # --------------------------------------------------------------------------------------------
@@ -521,14 +593,23 @@ def test_cli_parses_steps_and_options(archive, tmp_path, capsys):
             "tests.test_process:brightest",
             "--store-options",
             '{"auto_mkdir": true}',
+            "--wait",
+            "--break-lock",
+            "--memory-limit",
+            "2GiB",
         ]
     )
     assert args.steps == [("rainrate", {"quantiles": [0.5]}), "tests.test_process:brightest"]
     assert args.store_options == {"auto_mkdir": True}
+    assert args.wait == float("inf") and args.break_lock and args.memory_limit == "2GiB"
+    assert parser.parse_args(["process", "a", "b", "--wait", "30"]).wait == 30.0
+    assert parser.parse_args(["process", "a", "b"]).wait is None
     with pytest.raises(SystemExit):
         parser.parse_args(["process", "a", "b", "--store-options", "[1]"])
     code = cli.main([str(archive), str(tmp_path / "x.zarr"), "--step", "nope", "--threads"])
     assert code == 2 and "'nope'" in capsys.readouterr().err
+    code = cli.main([str(archive), str(tmp_path / "x.zarr"), "--chunk", "0", "--threads"])
+    assert code == 2 and "--chunk" in capsys.readouterr().err
 
 
 def test_gpu_resource_is_requested_when_workers_have_it():

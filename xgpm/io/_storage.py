@@ -16,14 +16,14 @@ from typing import Any
 
 from xgpm.errors import NoSuchFileError, StorageError, XGPMError
 
-__all__ = ["as_storage_error", "is_url", "storage_errors", "with_timeouts"]
+__all__ = ["S3_CONFIG_DEFAULTS", "as_storage_error", "is_url", "storage_errors", "with_timeouts"]
 
-#: botocore settings applied to ``s3://`` URLs unless the caller sets them: an endpoint that does
-#: not answer fails in seconds, not after botocore's default 60 s connect time and 5 attempts.
+#: botocore settings applied to ``s3://`` URLs (readers, writer, ``process`` stores and sources)
+#: unless the caller sets ``config_kwargs``: an endpoint that does not answer fails in seconds
+#: (2 s to connect, 3 attempts in all), not after botocore's 60 s and 5 attempts with back-off.
 S3_CONFIG_DEFAULTS: dict[str, Any] = {
-    "connect_timeout": 5,
-    "read_timeout": 60,
-    "retries": {"max_attempts": 3, "mode": "standard"},
+    "connect_timeout": 2,
+    "retries": {"total_max_attempts": 3, "mode": "standard"},
 }
 
 
@@ -32,13 +32,13 @@ def is_url(target: Any) -> bool:
     return isinstance(target, str) and "://" in target and not target.startswith("file://")
 
 
-def with_timeouts(url: str, storage_options: dict | None) -> dict:
+def with_timeouts(url: Any, storage_options: dict | None) -> dict:
     """``storage_options`` with bounded connect and retry times for ``s3://`` URLs.
 
     Settings the caller gave (``config_kwargs``) win over the defaults.
     """
     options = dict(storage_options or {})
-    if isinstance(url, str) and url.startswith(("s3://", "s3a://")):
+    if isinstance(url, (str, os.PathLike)) and os.fspath(url).startswith(("s3://", "s3a://")):
         config = dict(S3_CONFIG_DEFAULTS)
         config.update(options.get("config_kwargs") or {})
         options["config_kwargs"] = config

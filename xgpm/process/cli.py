@@ -9,7 +9,9 @@ the same command finishes an interrupted run.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import math
 import sys
 from typing import Any
 
@@ -78,6 +80,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     p.add_argument("--threads-per-worker", type=int, default=1, help="threads per local worker")
     p.add_argument(
+        "--memory-limit",
+        default="auto",
+        help="memory limit of each local worker process, e.g. 4GiB (default: auto; 'none': none)",
+    )
+    p.add_argument(
         "--threads",
         action="store_true",
         help="local workers as threads of this process instead of processes",
@@ -89,6 +96,33 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="delete STORE first")
     p.add_argument("--retry-failed", action="store_true", help="retry granules that failed")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument(
+        "--wait",
+        nargs="?",
+        type=float,
+        const=math.inf,
+        default=None,
+        metavar="SECONDS",
+        help=(
+            "when another run holds the store's lease, wait for it to end (at most SECONDS; "
+            "default: no limit) instead of failing"
+        ),
+    )
+    p.add_argument(
+        "--break-lock",
+        action="store_true",
+        help=(
+            "take over a stale lease (no heartbeat for --stale-after seconds) left by a run that "
+            "died; a fresh lease is never broken"
+        ),
+    )
+    p.add_argument(
+        "--stale-after",
+        type=float,
+        default=600.0,
+        metavar="SECONDS",
+        help="seconds without heartbeat after which a lease is stale (default: 600)",
+    )
     p.set_defaults(func=run)
     return p
 
@@ -97,6 +131,9 @@ def run(args: argparse.Namespace) -> int:
     """Run ``xgpm process``; prints the summary. Exit code 1 when some granule failed."""
     from xgpm.process.core import process
 
+    memory_limit = None if str(args.memory_limit).lower() == "none" else args.memory_limit
+    with contextlib.suppress(ValueError):  # a plain number of bytes
+        memory_limit = float(memory_limit) if memory_limit not in (None, "auto") else memory_limit
     summary = process(
         args.source,
         args.store,
@@ -109,6 +146,7 @@ def run(args: argparse.Namespace) -> int:
         n_workers=args.workers,
         threads_per_worker=args.threads_per_worker,
         processes=not args.threads,
+        memory_limit=memory_limit,
         retries=args.retries,
         along_track_chunk=args.chunk,
         storage_options=args.storage_options,
@@ -116,14 +154,23 @@ def run(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         retry_failed=args.retry_failed,
         progress=not args.no_progress,
+        wait=args.wait is not None,
+        wait_timeout=None if args.wait in (None, math.inf) else args.wait,
+        break_lock=args.break_lock,
+        stale_after=args.stale_after,
     )
     print(summary)
     return 1 if len(summary.failures) else 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m xgpm.process.cli ...`` (the same as ``xgpm process ...``)."""
-    from xgpm.errors import XGPMError
+    """``python -m xgpm.process.cli ...`` (the same as ``xgpm process ...``).
+
+    Exit codes: 0 done, 1 some granule failed or the run could not finish
+    (:class:`~xgpm.errors.RunFailedError`), 2 any other xgpm error (bad arguments, a locked or
+    unreachable store).
+    """
+    from xgpm.errors import RunFailedError, XGPMError
 
     parser = argparse.ArgumentParser(prog="xgpm")
     add_parser(parser.add_subparsers(dest="command", required=True))
@@ -132,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         return run(args)
     except XGPMError as err:
         print(f"xgpm process: error: {err}", file=sys.stderr)
-        return 2
+        return 1 if isinstance(err, RunFailedError) else 2
 
 
 if __name__ == "__main__":

@@ -8,17 +8,29 @@ in flight or waiting to be committed, so memory does not grow with the number of
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import math
+import numbers
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 import xarray as xr
 
-from xgpm.errors import InvalidArgumentError, WriteError
+from xgpm.errors import InvalidArgumentError, WriteError, XGPMError
+from xgpm.process.faults import (
+    is_storage_failure,
+    is_transient_read_failure,
+    read_error,
+    store_error,
+    with_s3_timeouts,
+    worker_died_error,
+)
+from xgpm.process.lock import StoreLease
 from xgpm.process.pipeline import Step, StepSpec, describe_pipeline, resolve_pipeline
 from xgpm.process.select import GranuleRef, select_granules
 from xgpm.process.store import ALONG, LAYOUT_VERSION, ArchiveStore
@@ -105,9 +117,10 @@ def run_granule(
     """Read one granule, run the steps and compute: ``("ok", Dataset)`` or ``("failed", why)``.
 
     xgpm errors (corrupt, empty or mismatched granules, missing channels ...) are permanent
-    failures returned as such; other exceptions propagate, so that dask retries the task.
+    failures returned as such; other exceptions propagate, so that dask retries the task. A
+    :class:`~xgpm.errors.StorageError` (the source does not answer) is no fault of the granule:
+    it propagates too, and the client stops the run after the retries instead of recording it.
     """
-    from xgpm.errors import XGPMError
     from xgpm.io import _hdf5
     from xgpm.io.read import open_granule
 
@@ -120,6 +133,8 @@ def run_granule(
         # synchronous: no nested scheduling inside a worker thread
         ds = ds.compute(scheduler="synchronous")
     except XGPMError as err:
+        if is_transient_read_failure(err):
+            raise
         return "failed", f"{type(err).__name__}: {err}"
     finally:
         _hdf5.close_cached(ref.url)
@@ -139,7 +154,12 @@ def run_granule(
 
 
 def _start_client(
-    scheduler: Any, n_workers: int | None, threads_per_worker: int, processes: bool, dashboard: bool
+    scheduler: Any,
+    n_workers: int | None,
+    threads_per_worker: int,
+    processes: bool,
+    dashboard: bool,
+    memory_limit: Any = "auto",
 ):
     """(client, owned cluster or None)."""
     from distributed import Client, LocalCluster
@@ -150,6 +170,7 @@ def _start_client(
             n_workers=n_workers,
             threads_per_worker=threads_per_worker,
             processes=processes,
+            memory_limit=memory_limit,
             dashboard_address=":0" if dashboard and _has_bokeh() else None,
             silence_logs=logging.ERROR,
         )
@@ -180,6 +201,84 @@ def _worker_resources(client, resources: Any) -> dict[str, float] | None:
     return None
 
 
+def _whole(value: Any, name: str, flag: str, minimum: int, *, optional: bool = False) -> None:
+    """Refuse anything but a whole number >= ``minimum`` (None too when ``optional``)."""
+    if value is None and optional:
+        return
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise InvalidArgumentError(
+            f"{name} ({flag}) must be a whole number >= {minimum}, not {value!r}"
+        )
+
+
+def _seconds(value: Any, name: str, flag: str | None, *, optional: bool = False) -> None:
+    if value is None and optional:
+        return
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not math.isfinite(value)
+        or value < 0
+        or (value == 0 and not optional)
+    ):
+        kind = ">= 0" if optional else "> 0"
+        raise InvalidArgumentError(
+            f"{name} ({flag}) must be a number of seconds {kind}, not {value!r}"
+        )
+
+
+def _check_arguments(
+    *,
+    n_workers: Any,
+    threads_per_worker: Any,
+    retries: Any,
+    along_track_chunk: Any,
+    resources: Any,
+    memory_limit: Any,
+    wait_timeout: Any,
+    stale_after: Any,
+    heartbeat_s: Any,
+) -> None:
+    """Refuse bad arguments before anything is listed, locked or written; name the argument."""
+    _whole(n_workers, "n_workers", "--workers", 1, optional=True)
+    _whole(threads_per_worker, "threads_per_worker", "--threads-per-worker", 1)
+    _whole(retries, "retries", "--retries", 0)
+    _whole(along_track_chunk, "along_track_chunk", "--chunk", 1)
+    if not (resources is None or resources == "auto" or isinstance(resources, Mapping)):
+        raise InvalidArgumentError(
+            f"resources must be 'auto', None or a dict such as {{'GPU': 1}}, not {resources!r}"
+        )
+    if isinstance(resources, Mapping):
+        for key, amount in resources.items():
+            if isinstance(amount, bool) or not isinstance(amount, numbers.Real) or amount <= 0:
+                raise InvalidArgumentError(
+                    f"resources[{key!r}] must be a positive number, not {amount!r}"
+                )
+    if memory_limit not in (None, "auto"):
+        from dask.utils import parse_bytes
+
+        try:
+            ok = parse_bytes(memory_limit) > 0 if isinstance(memory_limit, str) else None
+        except (ValueError, TypeError):
+            ok = False
+        if ok is None:  # a number: bytes, or a fraction (0..1] of the machine's memory
+            ok = not isinstance(memory_limit, bool) and isinstance(memory_limit, numbers.Real)
+            ok = ok and memory_limit > 0
+        if not ok:
+            raise InvalidArgumentError(
+                f"memory_limit (--memory-limit) must be 'auto', None, a size such as '4GiB' or "
+                f"a number of bytes, not {memory_limit!r}"
+            )
+    _seconds(wait_timeout, "wait_timeout", "--wait SECONDS", optional=True)
+    _seconds(heartbeat_s, "heartbeat_s", None)
+    _seconds(stale_after, "stale_after", "--stale-after")
+    if stale_after <= heartbeat_s:
+        raise InvalidArgumentError(
+            f"stale_after (--stale-after, {stale_after} s) must be longer than heartbeat_s "
+            f"({heartbeat_s} s), e.g. 10 to 20 heartbeats, or a live run's lease would look stale"
+        )
+
+
 def process(
     source: str | os.PathLike | Iterable[str | os.PathLike],
     store: str | os.PathLike,
@@ -193,6 +292,7 @@ def process(
     n_workers: int | None = None,
     threads_per_worker: int = 1,
     processes: bool = True,
+    memory_limit: str | float | None = "auto",
     resources: dict[str, float] | str | None = "auto",
     retries: int = 2,
     along_track_chunk: int = 1024,
@@ -202,6 +302,11 @@ def process(
     overwrite: bool = False,
     retry_failed: bool = False,
     progress: bool = True,
+    wait: bool = False,
+    wait_timeout: float | None = None,
+    break_lock: bool = False,
+    stale_after: float = 600.0,
+    heartbeat_s: float = 30.0,
 ) -> ProcessSummary:
     """Run a pipeline over an archive of granules into a Zarr store, resumably.
 
@@ -231,24 +336,40 @@ def process(
         Threads per worker (1: single-threaded workers, each with one torch thread).
     processes : bool
         LocalCluster workers as processes (default) or threads of this process.
+    memory_limit : str, float or None
+        Memory limit of each LocalCluster worker process (``"4GiB"``; ``"auto"``: the machine's
+        memory shared out; None: no limit). A worker past it is restarted by its nanny.
     resources : dict, "auto" or None
         Worker resources each task needs; ``"auto"`` asks for ``{"GPU": 1}`` when the cluster's
         workers advertise a ``GPU`` resource (``dask worker --resources GPU=1``).
     retries : int
-        Times a task is retried after an unexpected exception or a worker's death.
+        Times a task is retried after an unexpected exception.
     along_track_chunk : int
         Zarr chunk size along ``along_track`` (fixed when a group is created).
     open_kwargs : dict, optional
         Extra arguments of :func:`xgpm.open_granule` (``scan_mode``, ``variables`` ...).
     storage_options, store_options : dict, optional
-        fsspec options of ``source`` and of ``store``.
+        fsspec options of ``source`` and of ``store``. For ``s3://`` URLs, botocore's connect
+        time and attempts are bounded (:data:`xgpm.io._storage.S3_CONFIG_DEFAULTS`) unless
+        ``config_kwargs`` says otherwise.
     overwrite : bool
-        Delete ``store`` first. Otherwise an existing store is resumed: granules in its
-        manifest are skipped.
+        Delete ``store`` first (once this run holds its lease). Otherwise an existing store is
+        resumed: granules in its manifest are skipped.
     retry_failed : bool
         Try again the granules recorded as failed (their rows are appended after the others).
     progress : bool
         Show a progress bar (granules/s, ETA) and print the dashboard link.
+    wait : bool
+        When another run holds the store's lease, wait for it to end instead of failing.
+    wait_timeout : float, optional
+        With ``wait``: give up after this many seconds (default: no limit).
+    break_lock : bool
+        Take over a stale lease (no heartbeat for ``stale_after`` seconds), left by a run that
+        died on another machine. A fresh lease is never broken.
+    stale_after : float
+        Seconds without heartbeat after which a lease is stale (default 600).
+    heartbeat_s : float
+        Seconds between two heartbeats of this run's lease (default 30).
 
     Returns
     -------
@@ -258,8 +379,19 @@ def process(
     Raises
     ------
     InvalidArgumentError
-        Bad selection, a pipeline step that does not resolve (e.g. ``to_gmi`` not available),
-        or a store written with another pipeline -- all before any work starts.
+        Bad arguments or selection, a pipeline step that does not resolve (e.g. ``to_gmi`` not
+        available), or a store written with another pipeline -- all before any work starts.
+    UnknownSensorError, UnknownProductError
+        For sensor or product names the registries do not know.
+    StoreLockedError
+        Another run holds the store's lease (see ``wait`` and ``break_lock``), or this run lost
+        it.
+    StorageError
+        The store cannot be written (read-only, full, endpoint gone) or the source cannot be
+        read (endpoint gone); the message says what to do. Nothing is lost: running the same
+        command again resumes.
+    RunFailedError
+        A worker died (out of memory) on a granule more often than the scheduler allows.
 
     Examples
     --------
@@ -268,12 +400,20 @@ def process(
     ...                        storage_options=opts, store_options=opts)  # doctest: +SKIP
     >>> xr.open_zarr("s3://bucket/rain.zarr", group="GMI")  # doctest: +SKIP
     """
-    from tqdm.auto import tqdm
-
-    if threads_per_worker < 1 or (n_workers is not None and n_workers < 1):
-        raise InvalidArgumentError("n_workers and threads_per_worker must be at least 1")
-    if along_track_chunk < 1:
-        raise InvalidArgumentError(f"along_track_chunk must be >= 1, not {along_track_chunk}")
+    _check_arguments(
+        n_workers=n_workers,
+        threads_per_worker=threads_per_worker,
+        retries=retries,
+        along_track_chunk=along_track_chunk,
+        resources=resources,
+        memory_limit=memory_limit,
+        wait_timeout=wait_timeout,
+        stale_after=stale_after,
+        heartbeat_s=heartbeat_s,
+    )
+    if isinstance(source, (str, os.PathLike)):
+        storage_options = with_s3_timeouts(source, storage_options)
+    store_options = with_s3_timeouts(store, store_options)
     selection = select_granules(
         source,
         product=product,
@@ -283,30 +423,109 @@ def process(
         storage_options=storage_options,
     )
     steps = {s: resolve_pipeline(pipeline, s) for s in sorted({r.sensor for r in selection})}
-    described = {s: describe_pipeline(v) for s, v in steps.items()}
 
-    archive = ArchiveStore(store, store_options)
-    archive.open(described, overwrite=overwrite)
-    if retry_failed:
-        for ref in selection:
-            archive.forget_failure(ref.name)
-    todo = [r for r in selection if r.name not in archive.done and r.name not in archive.failed]
-    skipped = len(selection) - len(todo)
+    url = os.fspath(store)
+    lease = StoreLease(store, store_options, heartbeat_s=heartbeat_s, stale_after=stale_after)
+    try:
+        lease.acquire(wait=wait, timeout=wait_timeout, break_lock=break_lock)
+    except Exception as err:
+        if isinstance(err, XGPMError) or not is_storage_failure(err):
+            raise
+        raise store_error(err, url, "create the lease of", options=store_options) from err
+    try:
+        return _process_locked(
+            selection,
+            steps,
+            url,
+            lease,
+            scheduler=scheduler,
+            n_workers=n_workers,
+            threads_per_worker=threads_per_worker,
+            processes=processes,
+            memory_limit=memory_limit,
+            resources=resources,
+            retries=retries,
+            along_track_chunk=along_track_chunk,
+            open_kwargs=open_kwargs,
+            storage_options=storage_options,
+            store_options=store_options,
+            overwrite=overwrite,
+            retry_failed=retry_failed,
+            progress=progress,
+        )
+    finally:  # also after an error or Ctrl-C
+        lease.release()
+
+
+@contextlib.contextmanager
+def _storage(archive: ArchiveStore, action: str, opened: bool = True) -> Iterator[None]:
+    """Raw failures of the store's storage (OSError, botocore, aiohttp ...) -> StorageError."""
+    try:
+        yield
+    except Exception as err:
+        if isinstance(err, XGPMError) or not is_storage_failure(err):
+            raise
+        committed = len(archive.done) if opened else None
+        raise store_error(
+            err, archive.url, action, options=archive.storage_options, committed=committed
+        ) from err
+
+
+def _process_locked(
+    selection: list[GranuleRef],
+    steps: dict[str, list[Step]],
+    url: str,
+    lease: StoreLease,
+    *,
+    scheduler: Any,
+    n_workers: int | None,
+    threads_per_worker: int,
+    processes: bool,
+    memory_limit: Any,
+    resources: Any,
+    retries: int,
+    along_track_chunk: int,
+    open_kwargs: dict[str, Any] | None,
+    storage_options: dict | None,
+    store_options: dict | None,
+    overwrite: bool,
+    retry_failed: bool,
+    progress: bool,
+) -> ProcessSummary:
+    """The body of :func:`process`, run while this run holds the store's lease."""
+    from tqdm.auto import tqdm
 
     from xgpm import __version__
+    from xgpm.process.store import read_manifest
+
+    described = {s: describe_pipeline(v) for s, v in steps.items()}
+    archive = ArchiveStore(url, store_options)
+    with _storage(archive, "open", opened=False):
+        archive.open(described, overwrite=overwrite)
+        if retry_failed:
+            for ref in selection:
+                archive.forget_failure(ref.name)
+    todo = [r for r in selection if r.name not in archive.done and r.name not in archive.failed]
+    skipped = len(selection) - len(todo)
 
     processed = failed = 0
     write_s = 0.0
     dashboard = None
     if todo:
         client, cluster = _start_client(
-            scheduler, n_workers, threads_per_worker, processes, dashboard=progress
+            scheduler,
+            n_workers,
+            threads_per_worker,
+            processes,
+            dashboard=progress,
+            memory_limit=memory_limit,
         )
         try:
             dashboard = getattr(client, "dashboard_link", None) if cluster is not None else None
             if progress and dashboard:
                 print(f"xgpm process: dask dashboard at {dashboard}")
             task_resources = _worker_resources(client, resources)
+            memory = _memory_limit_of(client)  # now: a dead worker is gone from the scheduler
             threads = sum(client.nthreads().values()) or 1
             window = max(2, 2 * threads)
             started = time.perf_counter()
@@ -338,19 +557,33 @@ def process(
                     window,
                 )
                 for batch in batches:
+                    lease.check()  # never write a store whose lease went to another run
                     tick = time.perf_counter()
-                    for run in _runs(batch):
-                        ref, status, payload = run[0]
-                        if status != "ok":
-                            archive.record_failure(ref, payload)
-                            failed += 1
-                            continue
-                        ok, bad = _commit(archive, run, along_track_chunk, attrs_of, described)
-                        processed += ok
-                        failed += bad
+                    with _storage(archive, "write"):
+                        for run in _runs(batch):
+                            ref, status, payload = run[0]
+                            if status != "ok":
+                                archive.record_failure(ref, payload)
+                                failed += 1
+                                continue
+                            ok, bad = _commit(archive, run, along_track_chunk, attrs_of, described)
+                            processed += ok
+                            failed += bad
                     write_s += time.perf_counter() - tick
                     bar.update(len(batch))
                     bar.set_postfix(failed=failed, refresh=False)
+            except _FatalResult as fatal:
+                if fatal.kind == "storage":
+                    raise read_error(
+                        fatal.error, fatal.ref.name, fatal.ref.url, retries, storage_options
+                    ) from fatal.error
+                raise worker_died_error(
+                    fatal.error,
+                    fatal.ref.name,
+                    url,
+                    len(archive.done),
+                    memory,
+                ) from fatal.error
             finally:
                 bar.close()
                 elapsed = time.perf_counter() - started  # the cluster's shutdown excluded
@@ -362,13 +595,13 @@ def process(
                 client.close()
     else:
         elapsed = 0.0
-    archive.consolidate()
-    archive.write_manifest()
-    from xgpm.process.store import read_manifest
-
-    _, failures = read_manifest(store, storage_options=store_options)
-    summary = ProcessSummary(
-        store=os.fspath(store),
+    lease.check()
+    with _storage(archive, "finish"):
+        archive.consolidate()
+        archive.write_manifest()
+        _, failures = read_manifest(url, storage_options=store_options)
+    return ProcessSummary(
+        store=url,
         selected=len(selection),
         skipped=skipped,
         processed=processed,
@@ -379,7 +612,46 @@ def process(
         dashboard=dashboard,
         write_s=write_s,
     )
-    return summary
+
+
+def _memory_limit_of(client) -> str | None:
+    """The workers' memory limit, for messages ("2.00 GiB"), or None when unknown/unlimited."""
+    try:
+        from dask.utils import format_bytes
+
+        limits = {
+            w.get("memory_limit") for w in client.scheduler_info().get("workers", {}).values()
+        }
+    except Exception:  # noqa: BLE001 - only for a message
+        return None
+    limits.discard(None)
+    limits.discard(0)
+    if not limits:
+        return None
+    return ", ".join(format_bytes(v) for v in sorted(limits))
+
+
+class _FatalResult(Exception):
+    """A granule whose task cannot succeed in this run for reasons outside the granule."""
+
+    def __init__(self, ref: GranuleRef, error: BaseException, kind: str):
+        super().__init__(f"{ref.name}: {kind}: {error}")
+        self.ref, self.error, self.kind = ref, error, kind
+
+
+def _fatal_kind(err: BaseException) -> str | None:
+    """How a task's final exception ends the granule.
+
+    ``"memory"``: a worker died on it, or MemoryError; ``"storage"``: the source does not answer
+    (both stop the run); None: a failure of the granule itself (recorded, the run goes on).
+    """
+    from distributed import KilledWorker
+
+    if isinstance(err, (KilledWorker, MemoryError)):
+        return "memory"
+    if is_transient_read_failure(err):
+        return "storage"
+    return None
 
 
 def _ordered_results(
@@ -396,6 +668,9 @@ def _ordered_results(
 
     Results arriving early wait in a small buffer until the granules before them are yielded;
     each list holds the consecutive results ready at that moment (committed in one write).
+    A granule that cannot succeed in this run (its worker died, the source does not answer)
+    stops the submissions; the granules before it are still yielded, then :class:`_FatalResult`
+    is raised, and the tasks after it are cancelled.
     """
     from distributed import as_completed
 
@@ -403,10 +678,11 @@ def _ordered_results(
     pending: dict[Any, int] = {}
     buffer: dict[int, tuple[str, Any]] = {}
     next_submit = next_yield = 0
+    fatal_at: int | None = None
 
     def fill() -> None:
         nonlocal next_submit
-        while next_submit < len(todo) and len(pending) + len(buffer) < window:
+        while fatal_at is None and next_submit < len(todo) and len(pending) + len(buffer) < window:
             ref = todo[next_submit]
             future = client.submit(
                 run_granule,
@@ -426,15 +702,31 @@ def _ordered_results(
     fill()
     for finished in queue.batches():
         for future in finished:
-            index = pending.pop(future)
+            index = pending.pop(future, None)
+            if index is None:  # cancelled after a fatal result
+                continue
             try:
                 buffer[index] = future.result()
-            except Exception as err:  # noqa: BLE001 - retries exhausted: record, go on
-                buffer[index] = ("failed", f"{type(err).__name__}: {err} (after {retries} retries)")
+            except Exception as err:  # noqa: BLE001 - retries exhausted: record, or stop
+                kind = _fatal_kind(err)
+                if kind is None:
+                    why = f"{type(err).__name__}: {err} (after {retries} retries)"
+                    buffer[index] = ("failed", why)
+                else:
+                    buffer[index] = ("fatal", (kind, err))
+                    fatal_at = index if fatal_at is None else min(fatal_at, index)
             future.release()
         ready = []
         while next_yield in buffer:
             status, payload = buffer.pop(next_yield)
+            if status == "fatal":
+                if ready:
+                    yield ready
+                later = [f for f, i in pending.items() if i > next_yield]
+                if later:
+                    client.cancel(later)
+                kind, err = payload
+                raise _FatalResult(todo[next_yield], err, kind)
             ready.append((todo[next_yield], status, payload))
             next_yield += 1
         if ready:

@@ -15,7 +15,12 @@ from typing import Any
 
 import pandas as pd
 
-from xgpm.errors import InvalidArgumentError, UnknownProductError
+from xgpm.errors import (
+    InvalidArgumentError,
+    UnknownProductError,
+    UnknownSensorError,
+    XGPMError,
+)
 
 __all__ = ["GranuleRef", "select_granules"]
 
@@ -82,15 +87,23 @@ def _list_files(source: str | os.PathLike, storage_options: dict | None) -> list
 
     text = os.fspath(source)
     fs, root = fsspec.core.url_to_fs(text, **(storage_options or {}))
-    if not fs.exists(root):
-        raise InvalidArgumentError(
-            f"source {text!r} does not exist; pass a directory or prefix holding PPS granules"
-        )
-    if fs.isfile(root):
-        return [text]
+    try:
+        if not fs.exists(root):
+            raise InvalidArgumentError(
+                f"source {text!r} does not exist; pass a directory or prefix holding PPS granules"
+            )
+        if fs.isfile(root):
+            return [text]
+        found = fs.find(root)
+    except Exception as err:
+        from xgpm.process.faults import is_storage_failure, store_error
+
+        if isinstance(err, XGPMError) or not is_storage_failure(err):
+            raise
+        # the message's advice fits a source too: check it, then run again
+        raise store_error(err, text, "list", options=storage_options, noun="source") from err
     protocol = fs.protocol[0] if isinstance(fs.protocol, (tuple, list)) else fs.protocol
     local = protocol in ("file", "local")
-    found = fs.find(root)
     if local:
         return sorted(os.path.normpath(p) for p in found)
     return sorted(f"{protocol}://{p}" for p in found)
@@ -149,11 +162,19 @@ def select_granules(
 
     products = _as_list(product)
     for name in products or []:
-        check_product(name)
+        try:
+            check_product(name)
+        except UnknownProductError as err:
+            raise UnknownProductError(f"product={product!r}: {err}") from None
     sensor_names = _as_list(sensor)
-    wanted_sensors = (
-        {sensor_registry.get(s).name for s in sensor_names} if sensor_names is not None else None
-    )
+    wanted_sensors = None
+    if sensor_names is not None:
+        if not sensor_names:
+            raise InvalidArgumentError(f"sensor={sensor!r} names no sensor; pass e.g. 'GMI'")
+        try:
+            wanted_sensors = {sensor_registry.get(s).name for s in sensor_names}
+        except UnknownSensorError as err:
+            raise UnknownSensorError(f"sensor={sensor!r}: {err}") from None
     t0, t1 = _timestamp(start, "start"), _timestamp(end, "end")
     if t0 is not None and t1 is not None and t1 <= t0:
         raise InvalidArgumentError(f"end ({end}) must be after start ({start})")

@@ -9,6 +9,7 @@ Layout (Zarr format 2, consolidated metadata)::
       _xgpm/done/<PPS file name>.json     one per committed granule: group, first row, rows
       _xgpm/failed/<PPS file name>.json   one per failed granule: reason
       _xgpm/manifest.json                 done + failed tables, rewritten at the end of a run
+      _xgpm/lock.json                     the lease of the run writing the store (see lock.py)
 
 Commit protocol of one granule (only the client writes, in selection order):
 
@@ -38,6 +39,7 @@ import pandas as pd
 import xarray as xr
 
 from xgpm.errors import InvalidArgumentError, WriteError
+from xgpm.process.lock import LOCK_NAME
 from xgpm.process.select import GranuleRef
 
 __all__ = ["ArchiveStore", "read_manifest"]
@@ -92,16 +94,24 @@ class ArchiveStore:
         if self.local:
             os.makedirs(os.path.dirname(path), exist_ok=True)
             tmp = f"{path}.{uuid.uuid4().hex}.tmp"
-            with open(tmp, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
+            try:
+                with open(tmp, "wb") as f:
+                    f.write(data)
+                    f.flush()
+                    os.fsync(f.fileno())
+                os.replace(tmp, path)
+            except BaseException:  # a full disk: leave no partial temporary file behind
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+                raise
         else:
             self.fs.pipe_file(path, data)
 
     def _read_dir(self, name: str) -> dict[str, dict[str, Any]]:
         folder = self._path(META_DIR, name)
+        # fsspec caches listings per file-system instance, shared by every store object with the
+        # same options: a listing cached before another writer added markers would hide them
+        self.fs.invalidate_cache(folder)
         if not self.fs.exists(folder):
             return {}
         # temporary files of killed writes do not end in .json; cat() of a list runs
@@ -125,9 +135,9 @@ class ArchiveStore:
             pipeline (pass ``overwrite=True`` or another store).
         """
         run_path = self._path(META_DIR, "run.json")
-        if overwrite and self.fs.exists(self.root):
-            self.fs.rm(self.root, recursive=True)
         self.fs.invalidate_cache()
+        if overwrite and self.fs.exists(self.root):
+            self._wipe()
         if self.fs.exists(run_path):
             previous = json.loads(self.fs.cat_file(run_path))
             known = previous.get("pipelines", {})
@@ -139,7 +149,7 @@ class ArchiveStore:
                 )
             if set(pipeline) - set(known):  # new sensor groups join the store
                 self._put_json(run_path, {**previous, "pipelines": {**known, **pipeline}})
-        elif self.fs.exists(self.root) and self.fs.ls(self.root):
+        elif self._entries():  # something besides the lease: not ours
             raise InvalidArgumentError(
                 f"{self.url} exists and is not an xgpm process store (no {META_DIR}/run.json); "
                 "use another store or overwrite=True (--overwrite)"
@@ -156,6 +166,29 @@ class ArchiveStore:
             group = record["group"]
             self.rows[group] = max(self.rows.get(group, 0), record["row_start"] + record["rows"])
         self._repair()
+
+    def _is_lease(self, path: str) -> bool:
+        """The run's lease ``_xgpm/lock.json`` (and its temporary files): kept by overwrite."""
+        parent, name = posixpath.split(path.rstrip("/"))
+        return posixpath.basename(parent) == META_DIR and name.startswith(LOCK_NAME)
+
+    def _entries(self) -> list[str]:
+        """Everything at the root, and in ``_xgpm/``, except the lease."""
+        if not self.fs.exists(self.root):
+            return []
+        entries = []
+        for path in self.fs.ls(self.root, detail=False):
+            if posixpath.basename(path.rstrip("/")) == META_DIR and self.fs.isdir(path):
+                entries += [p for p in self.fs.ls(path, detail=False) if not self._is_lease(p)]
+            else:
+                entries.append(path)
+        return entries
+
+    def _wipe(self) -> None:
+        """Delete the store's content but not the lease this run holds (``overwrite``)."""
+        for path in self._entries():
+            self.fs.rm(path, recursive=True)
+        self.fs.invalidate_cache()
 
     def _groups_on_disk(self) -> list[str]:
         names = []
