@@ -491,3 +491,89 @@ def test_write_to_an_unreachable_endpoint(gmi):
         lambda: xgpm.write_granule(gmi, "s3://gpm/out/", storage_options=options),
         "s3://gpm/out/",
     )
+
+
+# -- the other entry points, one line each (their full sets: test_bad_input_compute.py,
+#    test_odim.py, test_process*.py, test_cli_errors.py) --------------------------------------
+
+
+def test_radar_composite_missing(tmp_path):
+    path = tmp_path / "T_PAAH22_C_EUOC_20241126010000.hdf"
+    _expect(errors.NoSuchFileError, lambda: xgpm.open_radar_composite(path), path)
+
+
+def test_radar_composite_folder(tmp_path):
+    _expect(errors.StorageError, lambda: xgpm.open_radar_composite(tmp_path), tmp_path)
+
+
+def test_radar_composite_not_hdf5(tmp_path):
+    path = tmp_path / "composite.h5"
+    path.write_text("GRIB")
+    _expect(errors.NotHDF5Error, lambda: xgpm.open_radar_composite(path), path)
+
+
+def test_radar_composite_that_is_a_granule():
+    _expect(errors.RadarFileError, lambda: xgpm.open_radar_composite(GMI), GMI.name)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "named"),
+    [
+        ({"along_track_chunk": 0}, "along_track_chunk"),
+        ({"threads_per_worker": 0}, "threads_per_worker"),
+        ({"retries": -1}, "retries"),
+        ({"stale_after": -5}, "stale_after"),
+        ({"sensor": "NOPE-1"}, "NOPE-1"),
+    ],
+)
+def test_process_bad_arguments(tmp_path, kwargs, named):
+    from xgpm.process import process
+
+    _expect(
+        errors.XGPMError,
+        lambda: process(GMI.parent, tmp_path / "out.zarr", progress=False, **kwargs),
+        named,
+    )
+
+
+def test_process_source_with_no_granule(tmp_path):
+    from xgpm.process import process
+
+    (tmp_path / "empty").mkdir()
+    _expect(
+        errors.XGPMError,
+        lambda: process(tmp_path / "empty", tmp_path / "out.zarr", progress=False),
+        "empty",
+    )
+
+
+def test_process_into_a_folder_that_is_no_store(tmp_path):
+    from xgpm.process import process
+
+    store = tmp_path / "out.zarr"
+    store.mkdir()
+    (store / "notes.txt").write_text("mine")
+    _expect(
+        errors.InvalidArgumentError,
+        lambda: process(GMI.parent, store, sensor="GMI", progress=False),
+        str(store),
+    )
+    assert (store / "notes.txt").read_text() == "mine"  # nothing of the user's was touched
+
+
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        (["info", "{tmp}/missing.HDF5"], "missing.HDF5"),
+        (["info", "{tmp}"], "folder"),
+        (["simulate", "--days", "0", "--out", "{tmp}/sim"], "--days"),
+    ],
+)
+def test_cli_one_line_and_exit_2(tmp_path, capsys, argv, named):
+    from xgpm.cli import main
+
+    code = main([a.format(tmp=tmp_path) for a in argv])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert "Traceback" not in err and len(err.splitlines()) == 1, err
+    assert named in err
