@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import matplotlib
@@ -13,10 +14,15 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 DATA = Path(__file__).parent / "data"
 GRANULE_DIR = DATA / "gpm_granules"
-#: folder name (= GPM-API product name) -> path of the real cut granule
+#: folder name (GPM-API product name, "-V06" for an older version) -> the real cut granule
+#: (PPS ``*.HDF5`` names, or JAXA ``*.h5`` names such as 1B-Ku's)
 GRANULES: dict[str, Path] = {
-    folder.name: next(folder.glob("*.HDF5")) for folder in sorted(GRANULE_DIR.iterdir())
+    folder.name: next(p for p in sorted(folder.iterdir()) if p.suffix in (".HDF5", ".h5"))
+    for folder in sorted(GRANULE_DIR.iterdir())
+    if folder.is_dir()
 }
+#: folder name -> GPM-API product name of its granule ("1C-SSMI-F13-V06" -> "1C-SSMI-F13")
+PRODUCTS: dict[str, str] = {name: re.sub(r"-V\d\d$", "", name) for name in GRANULES}
 L1C = [name for name in GRANULES if name.startswith("1C-")]
 
 

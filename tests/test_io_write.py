@@ -46,10 +46,10 @@ def _assert_same_attrs(a: dict, b: dict, where: str) -> None:
 def test_round_trip_every_product(product, tmp_path):
     """read(write(read(file))) == read(file), and the written file mirrors the original."""
     path = GRANULES[product]
-    tree = xgpm.open_granule(path, scan_mode="all")
+    tree = xgpm.open_granule(path, scan_mode="all", chunks=None)  # lazy, without dask: faster
     written = xgpm.write_granule(tree, tmp_path)
     assert os.path.basename(written) == path.name
-    again = xgpm.open_granule(written, scan_mode="all")
+    again = xgpm.open_granule(written, scan_mode="all", chunks=None)
     assert list(again.children) == list(tree.children)
     for mode in tree.children:
         xr.testing.assert_identical(
@@ -67,18 +67,9 @@ def test_round_trip_every_product(product, tmp_path):
             continue
         dtype, shape, values, attrs = item
         assert (copy[key][0], copy[key][1]) == (dtype, shape), key
-        if key.endswith("ScanTime/MilliSecond"):
-            continue  # level-2 files store 0 here; xgpm writes the true milliseconds
-        if dtype.kind == "f" and key.endswith(("/Latitude", "/Longitude")):
-            # a geolocation fill code other than _FillValue (GPROF's -9999 under -9999.9)
-            # reads as missing and is written back as the declared _FillValue
-            fill = np.asarray(attrs["_FillValue"]).reshape(-1)[0]
-            values = np.where(values <= -9999, fill, values)
-            np.testing.assert_allclose(copy[key][2], values, rtol=1e-12, err_msg=key)
-        elif dtype.kind == "f":
-            np.testing.assert_allclose(copy[key][2], values, rtol=1e-12, err_msg=key)
-        else:
-            np.testing.assert_array_equal(copy[key][2], values, err_msg=key)
+        # every stored code comes back: -9999 under a -9999.9 _FillValue (GPROF geolocation and
+        # precipitation), -1111, the 0 of bin indices, level-2 ScanTime as stored
+        np.testing.assert_array_equal(copy[key][2], values, err_msg=key)
         _assert_same_attrs(attrs, copy[key][3], key)
 
 
@@ -296,3 +287,34 @@ def test_a_file_replaced_under_the_same_name_is_read_afresh(tmp_path, gmi_path):
     assert not np.array_equal(first, second, equal_nan=True)
     np.testing.assert_array_equal(second, changed["Tc"].values)
     np.testing.assert_array_equal(third, changed["Tc"].values)
+
+
+def test_decoded_codes_are_written_back_and_changed_values_written_as_set(tmp_path):
+    """-1111 and 0 read as NaN come back as -1111 and 0; a value changed since is written."""
+    path = GRANULES["2A-DPR"]
+    ds = xgpm.open_granule(path, scan_mode="FS", variables=["binBBPeak", "flagBB"]).compute()
+    assert np.isnan(ds["binBBPeak"].values).all()
+    with h5py.File(path) as src:
+        peak, flag = src["FS/CSF/binBBPeak"][()], src["FS/CSF/flagBB"][()]
+    scan, ray = np.argwhere(flag == 0)[0]  # flagBB 0: "not detected", a value
+    ds["binBBPeak"][0, 0] = 120.0  # a bright band found later
+    ds["flagBB"][ray, scan] = np.nan  # a value the user sets missing
+    written = xgpm.write_granule(ds, tmp_path)
+    with h5py.File(written) as out:
+        peak[0, 0] = 120
+        np.testing.assert_array_equal(out["FS/CSF/binBBPeak"][()], peak)
+        flag[scan, ray] = -9999  # NaN that was a value: the declared fill value
+        np.testing.assert_array_equal(out["FS/CSF/flagBB"][()], flag)
+
+
+def test_raw_read_round_trips(tmp_path):
+    """decode=False: the stored codes as numbers, written back as they were."""
+    path = GRANULES["2A-MHS-METOPA-CLIM"]
+    raw = xgpm.open_granule(path, decode=False)
+    assert (raw["surfacePrecipitation"].values == -9999.0).all()
+    written = xgpm.write_granule(raw, tmp_path)
+    again = xgpm.open_granule(written, decode=False)
+    xr.testing.assert_identical(again.compute(), raw.compute())
+    with h5py.File(path) as src, h5py.File(written) as out:
+        for name in ("S1/surfacePrecipitation", "S1/precipitationYesNoFlag", "S1/Latitude"):
+            np.testing.assert_array_equal(out[name][()], src[name][()], err_msg=name)

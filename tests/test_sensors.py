@@ -21,6 +21,8 @@ from xgpm.errors import (
     UnknownSensorError,
 )
 
+from .conftest import PRODUCTS  # noqa: E402
+
 GRANULES = Path(__file__).parent / "data" / "gpm_granules"
 L1C_FILES = sorted(GRANULES.glob("1C-*/*.HDF5"))
 DPR_FILES = sorted(GRANULES.glob("2A-DPR/*.HDF5"))
@@ -61,9 +63,11 @@ def test_registry_matches_real_1c_file_layout(path):
         mode = sensor.scan_modes[name]
         assert mode.n_pixels == n_pixels, name
         assert len(mode.channels) == n_channels, name
-    # The directory holds the GPM-API product name; it maps back to the same sensor.
-    assert sensors.from_product(path.parent.name) is sensor
-    assert path.parent.name in sensor.products
+    # The directory holds the GPM-API product name (and -V06 for older layouts); it maps back
+    # to the same sensor.
+    product = PRODUCTS[path.parent.name]
+    assert sensors.from_product(product) is sensor
+    assert product in sensor.products
 
 
 @pytest.mark.parametrize("path", L1C_FILES, ids=lambda p: p.parent.name)

@@ -185,7 +185,7 @@ def close_cached(source: str | os.PathLike | None = None) -> None:
 
 
 class LazyH5Array:
-    """A lazily read HDF5 dataset with fill values decoded to NaN.
+    """A lazily read HDF5 dataset, decoded on read (fill values and special codes to NaN).
 
     Indexing reads only the requested slab. The object holds an :class:`H5Opener` (picklable) or
     an already open file (for file objects, which cannot be pickled), never data.
@@ -201,9 +201,13 @@ class LazyH5Array:
         out_dtype: np.dtype,
         axes: tuple[int, ...] | None = None,
         valid_range: tuple[float, float] | None = None,
+        decoder: Any = None,
     ):
         self.file = file
         self.valid_range = valid_range
+        # a xgpm.io._decode.Decoder (fill values and the registry's codes); None: the plain
+        # fill value of ``fill_value``
+        self.decoder = decoder
         self.path = path
         self.ndim = len(shape)
         # ``axes`` orders the stored dims into the data model's (e.g. nscan, npixel ->
@@ -240,7 +244,10 @@ class LazyH5Array:
                 f"{name}: cannot read {self.path} ({err}); the file is damaged or truncated: "
                 "download it again"
             ) from err
-        out = decode(raw, self.fill_value, self.dtype)
+        if self.decoder is not None:
+            out = self.decoder(raw)
+        else:
+            out = decode(raw, self.fill_value, self.dtype)
         if self.valid_range is not None:
             out = mask_outside(out, self.valid_range, self._name(), self.path)
         return out

@@ -23,6 +23,8 @@ import xarray as xr
 
 from xgpm.errors import InvalidArgumentError, WriteError
 from xgpm.io import _hdf5
+from xgpm.io._decode import restore_codes
+from xgpm.io._scan_time import GPS_EPOCH, epoch_of_units
 from xgpm.io._storage import storage_errors, with_timeouts
 from xgpm.io.products import (
     Family,
@@ -32,11 +34,12 @@ from xgpm.io.products import (
     root_attribute_layout,
     sensor_of_product,
 )
+from xgpm.io.products import product as product_spec
 from xgpm.io.pvl import format_pvl
 
 __all__ = ["write_granule"]
 
-_GPS_EPOCH = np.datetime64("1980-01-06T00:00:00", "ns")
+_TIME_UNITS = "seconds since 1980-01-06 00:00:00 UTC"  # IMERG V07 (V06: since 1970)
 _NOT_WRITTEN = {
     "lat",
     "lon",
@@ -128,7 +131,11 @@ def write_granule(
     fam = family_of_product(product)
     sensor = sensor_of_product(product)
     if None in modes:  # a Dataset that does not say its scan mode: the product's main one
-        main = fam.default_scan_mode if fam.scan_modes else next(iter(sensor.scan_modes))
+        main = (
+            product_spec(product).default_scan_mode(attrs.get("ProductVersion"))
+            if fam.scan_modes
+            else next(iter(sensor.scan_modes))
+        )
         modes = {main: modes[None]}
     modes = _split_merged(modes, fam, sensor)
     _check_modes(modes, fam, sensor, product)
@@ -501,6 +508,18 @@ def _var_layout(
     return path, dtype, fill, hdf5_dims, hdf5_attrs
 
 
+def _raw(var: xr.DataArray, path: str):
+    """The stored values behind a variable read from a file (None if it was not, or resized).
+
+    Only a variable written back where it was read from, in its stored shape, gets them: the
+    writer then puts back the codes decoding turned into NaN (-9999 under -9999.9, -1111 ...).
+    """
+    raw = var.encoding.get("raw_values")
+    if raw is None or var.encoding.get("hdf5_path") != path or tuple(var.shape) != raw.shape:
+        return None
+    return raw
+
+
 def _fill_text(fill: Any) -> str:
     value = np.asarray(fill).item()
     return f"{value:.1f}" if isinstance(value, float) else str(value)
@@ -535,8 +554,9 @@ def _hdf5_order(
     return var.transpose(*order)
 
 
-def _write_dataset(group, path, values, dtype, fill, attrs, compression) -> None:
-    data = _encode(values, dtype, fill)
+def _write_dataset(group, path, values, dtype, fill, attrs, compression, raw=None) -> None:
+    """Write one dataset; ``raw`` (``encoding["raw_values"]``) puts unchanged codes back."""
+    data = restore_codes(values, _encode(values, dtype, fill), raw)
     kwargs = _dataset_kwargs(data.shape, compression)
     dset = group.create_dataset(path, data=data, **kwargs)
     for key, value in attrs.items():
@@ -593,8 +613,11 @@ def _write_swath(h5, mode, ds, fam: Family, sensor, compression) -> None:
                 "units": units,
             }
         var = _hdf5_order(var, hdims, dim_names)
-        _write_dataset(group, h5name, var.values, dtype, fill, hattrs, compression)
-    _write_scan_time(group, ds["time"].values, dim_names["along_track"])
+        _write_dataset(
+            group, h5name, var.values, dtype, fill, hattrs, compression, _raw(var, h5name)
+        )
+    if not _copy_scan_time(group, ds["time"]):
+        _write_scan_time(group, ds["time"].values, dim_names["along_track"])
 
     # incidence-angle-like variables (1C): collapse identical channel columns to nchUIA
     uia_index = None
@@ -612,7 +635,8 @@ def _write_swath(h5, mode, ds, fam: Family, sensor, compression) -> None:
             continue
         path, dtype, fill, hdims, hattrs = _var_layout(name, var, fam, mode, dim_names)
         var = _hdf5_order(var, hdims, dim_names)
-        _write_dataset(group, path, var.values, dtype, fill, hattrs, compression)
+        raw = _raw(var, path)
+        _write_dataset(group, path, var.values, dtype, fill, hattrs, compression, raw)
 
     if fam.uia_dim is not None and "pmw_frequency" in ds.dims:
         n_ch = ds.sizes["pmw_frequency"]
@@ -680,6 +704,30 @@ def _write_uia(group, name, var, fam: Family, mode, dim_names, compression) -> n
     return np.asarray(index, dtype=np.int8)
 
 
+def _copy_scan_time(group, time: xr.DataArray) -> bool:
+    """Copy the ScanTime group the times were read from, if they are unchanged; True if done.
+
+    PPS ScanTime fields carry what the data model rounds away (level-2 SecondOfDay below the
+    millisecond, MilliSecond left at 0, the dimension names of the file); a granule read and
+    written back keeps them.
+    """
+    from xgpm.io._scan_time import scan_time
+
+    source = time.encoding.get("scan_time")
+    if source is None:
+        return False
+    try:
+        stored = source.open()
+        same = np.array_equal(
+            scan_time(stored.parent, str(source.path)), np.asarray(time.values), equal_nan=True
+        )
+        if same:
+            stored.file.copy(stored, group, name="ScanTime")
+    except Exception:  # noqa: BLE001 - the source is gone or changed: write the times anew
+        return False
+    return bool(same)
+
+
 def _write_scan_time(group, times: np.ndarray, scan_dim: str) -> None:
     times = np.asarray(times, dtype="datetime64[ns]")
     missing = np.isnat(times)
@@ -739,14 +787,16 @@ def _write_grid(h5, mode, ds, fam: Family, compression) -> None:
     }
     group.attrs["GridHeader"] = np.bytes_(format_pvl(header))
 
+    time_attrs = ds["time"].encoding.get("hdf5_attrs") or {}
+    time_units = str(time_attrs.get("units") or _TIME_UNITS)
+    epoch = epoch_of_units(time_units, GPS_EPOCH)
     times = np.asarray(ds["time"].values, dtype="datetime64[ns]")
-    seconds = ((times - _GPS_EPOCH) // np.timedelta64(1, "s")).astype("int32")
+    seconds = ((times - epoch) // np.timedelta64(1, "s")).astype("int32")
     if "time_bnds" in ds.coords:
         tb = np.asarray(ds["time_bnds"].values, dtype="datetime64[ns]")
-        bounds_t = ((tb - _GPS_EPOCH) // np.timedelta64(1, "s")).astype("int32")
+        bounds_t = ((tb - epoch) // np.timedelta64(1, "s")).astype("int32")
     else:
         bounds_t = np.stack([seconds, seconds + 1800], axis=-1).astype("int32")
-    time_units = "seconds since 1980-01-06 00:00:00 UTC"
     scales = {}
     read_scales = ds.encoding.get("grid_scales", {})
     for name, values, attrs in (
@@ -839,5 +889,6 @@ def _write_grid(h5, mode, ds, fam: Family, compression) -> None:
             hattrs["DimensionNames"] = "time,lon,lat"
         hattrs.setdefault("coordinates", "time lon lat")
         var = var.transpose(*[d for d in hdims])
-        _write_dataset(group, path, var.values, dtype, fill, hattrs, compression)
+        raw = _raw(var, path)
+        _write_dataset(group, path, var.values, dtype, fill, hattrs, compression, raw)
         attach(group[path], hdims)
