@@ -476,7 +476,7 @@ def test_all_channels_at_once_equal_one_channel_at_a_time(gulf_scene):
 
 
 def test_land_fraction_kernel_matches_the_reference_near_lakes_and_coasts():
-    from xgpm.simulate import scenes
+    from xgpm.simulate import geography as scenes
 
     rng = np.random.default_rng(3)
     # Great Lakes (carved out of the mask), the Gulf coast, and anywhere.
@@ -493,7 +493,7 @@ def test_land_fraction_kernel_matches_the_reference_near_lakes_and_coasts():
 
 def test_land_fraction_shortcut_over_pure_blocks_is_exact():
     """Boxes inside all-water or all-land mask blocks skip the 25 samples: the same values."""
-    from xgpm.simulate import scenes
+    from xgpm.simulate import geography as scenes
 
     rng = np.random.default_rng(5)
     # Dense along a coastline (Brittany), the open Atlantic, inland Siberia, across the date

@@ -399,7 +399,7 @@ def test_evaluation_cache_is_recomputed_not_unpickled(tmp_path, payload):
 def test_land_mask_cache_is_recomputed_not_unpickled(tmp_path, payload, monkeypatch):
     import importlib.util
 
-    from xgpm.simulate import scenes
+    from xgpm.simulate import geography as scenes
 
     evil, marker = payload
     cache_dir = tmp_path / "cache"

@@ -10,9 +10,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from xgpm import accessor as _accessor  # noqa: F401  (registers ds.gpm / ds.xgpm)
+from xgpm._version import __version__
 from xgpm.errors import XGPMError, XGPMWarning
-
-__version__ = "0.1.0"
 
 # Public name -> module that defines it. Resolved on first attribute access (PEP 562) so that
 # ``import xgpm`` does not import h5py, dask.distributed, numba or torch.

@@ -15,6 +15,7 @@ import numpy as np
 import xarray as xr
 
 from xgpm import models
+from xgpm._version import __version__
 from xgpm.errors import InvalidArgumentError
 from xgpm.inference import _input_sensor, apply_model
 
@@ -98,8 +99,6 @@ def rainrate(
     >>> rain = xgpm.retrieve.rainrate(ds, quantiles=(0.1, 0.9))  # doctest: +SKIP
     >>> rain.surface_precip.plot()  # doctest: +SKIP
     """
-    import xgpm
-
     if not isinstance(model, (str, models.ModelSpec)):
         raise InvalidArgumentError(
             f"rainrate: model must be a registered model name (str) such as 'drain', got "
@@ -191,7 +190,7 @@ def rainrate(
         "input_sensor": _input_sensor(tb) or spec.sensor,
         "input_product": str(tb.attrs.get("gpm_api_product", "")),
         "input_file": str(tb.attrs.get("FileName", "")),
-        "xgpm_version": xgpm.__version__,
+        "xgpm_version": __version__,
     }
     return result
 

@@ -33,11 +33,10 @@ from xgpm.errors import (
     RadarFileError,
     StorageError,
 )
+from xgpm.io._radar_grid import RadarGrid
 
 if TYPE_CHECKING:  # pragma: no cover
     import h5py
-
-    from xgpm.io.odim import RadarGrid
 
 __all__ = [
     "RAIN_QUANTITIES",
@@ -271,8 +270,6 @@ def _transformer(path: Path, projdef: str) -> Any:
 
 
 def _grid(path: Path, where: dict[str, Any], shape: tuple[int, ...], group: str) -> RadarGrid:
-    from xgpm.io.odim import RadarGrid
-
     missing = [k for k in ("projdef", "xscale", "yscale") if k not in where]
     if missing:
         raise RadarFileError(

@@ -40,6 +40,9 @@ through every convolution, pooling and transposed convolution. The network uses 
 operations (convolutions, BatchNorm with running statistics in eval mode, max-pooling,
 transposed convolutions), so an output pixel depends on input pixels within that margin only.
 A per-image normalisation (GroupNorm, InstanceNorm) would break that and is deliberately absent.
+
+The U-Net trunk and :func:`receptive_margin` live in :mod:`xgpm.models.blocks`, shared with the
+to_gmi generators (:class:`xgpm.translate.networks.TBGenerator`).
 """
 
 from __future__ import annotations
@@ -54,6 +57,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from xgpm.errors import InvalidArgumentError
+from xgpm.models.blocks import UNetTrunk, receptive_margin, unet_widths
 
 __all__ = [
     "DrainUNet",
@@ -145,26 +149,7 @@ def mixture_quantiles(
     return torch.stack(out, dim=1)
 
 
-def _conv_block(
-    in_channels: int, out_channels: int, n_convs: int, kernel_size: int
-) -> nn.Sequential:
-    layers: list[nn.Module] = []
-    for i in range(n_convs):
-        layers += [
-            nn.Conv2d(
-                in_channels if i == 0 else out_channels,
-                out_channels,
-                kernel_size,
-                padding=kernel_size // 2,
-                bias=False,  # followed by BatchNorm
-            ),
-            nn.BatchNorm2d(out_channels),
-            nn.ReLU(inplace=True),
-        ]
-    return nn.Sequential(*layers)
-
-
-class DrainUNet(nn.Module):
+class DrainUNet(UNetTrunk):
     """U-Net with mean, probability-of-precipitation and non-crossing quantile heads.
 
     Parameters
@@ -241,30 +226,8 @@ class DrainUNet(nn.Module):
         self.kernel_size = kernel_size
         self.rain_threshold = float(rain_threshold)
 
-        cap = max_channels or 10**9
-        widths = [min(base_channels * 2**level, cap) for level in range(depth + 1)]
-        self.encoders = nn.ModuleList(
-            _conv_block(
-                in_channels if level == 0 else widths[level - 1],
-                widths[level],
-                convs_per_block,
-                kernel_size,
-            )
-            for level in range(depth)
-        )
-        self.pool = nn.MaxPool2d(2)
-        self.bottleneck = _conv_block(
-            widths[depth - 1], widths[depth], convs_per_block, kernel_size
-        )
-        # Decoder lists run from the deepest level (depth - 1) up to level 0.
-        self.upsamples = nn.ModuleList(
-            nn.ConvTranspose2d(widths[level + 1], widths[level], 2, stride=2)
-            for level in reversed(range(depth))
-        )
-        self.decoders = nn.ModuleList(
-            _conv_block(2 * widths[level], widths[level], convs_per_block, kernel_size)
-            for level in reversed(range(depth))
-        )
+        widths = unet_widths(base_channels, depth, max_channels)
+        self._build_trunk(in_channels, widths, convs_per_block, kernel_size, batch_norm=True)
         n_raw_quantiles = len(conditional_levels) if conditional_levels else len(quantiles)
         self.head = nn.Conv2d(widths[0], 2 + n_raw_quantiles, 1)
 
@@ -292,16 +255,7 @@ class DrainUNet(nn.Module):
                 f"DrainUNet input is {height} x {width}: both must be multiples of "
                 f"{self.divisibility} (2**depth); pad first (xgpm.inference does it for you)"
             )
-        skips = []
-        for encoder in self.encoders:
-            x = encoder(x)
-            skips.append(x)
-            x = self.pool(x)
-        x = self.bottleneck(x)
-        decoder_levels = zip(self.upsamples, self.decoders, reversed(skips), strict=True)
-        for upsample, decoder, skip in decoder_levels:
-            x = decoder(torch.cat([skip, upsample(x)], dim=1))
-        return self.head(x)
+        return self.head(self._trunk(x))
 
     def heads(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """Training outputs of a normalised batch ``(B, C, H, W)``.
@@ -343,48 +297,6 @@ class DrainUNet(nn.Module):
             [out["mean"][:, None], torch.sigmoid(out["pop_logit"])[:, None], out["quantiles"]],
             dim=1,
         )
-
-
-def receptive_margin(depth: int, convs_per_block: int = 2, kernel_size: int = 3) -> int:
-    """Exact one-sided receptive margin (input pixels) of a :class:`DrainUNet` geometry.
-
-    The output at pixel ``x`` depends on input pixels ``[x - m, x + m]`` only, whatever the
-    position of ``x`` relative to the pooling grid. Computed by propagating the interval of
-    dependence backwards through every layer (``convs_per_block`` convolutions of
-    ``kernel_size`` per block, 2x2 max-pooling, 2x2 stride-2 transposed convolution) for each
-    of the ``2**depth`` grid phases.
-
-    Parameters
-    ----------
-    depth, convs_per_block, kernel_size : int
-        The architecture's geometry (as in :class:`DrainUNet`).
-
-    Returns
-    -------
-    int
-        The margin ``m``.
-    """
-    grow = convs_per_block * (kernel_size // 2)  # a block widens an interval by this, each side
-
-    def encoder_output(level: int, lo: int, hi: int) -> tuple[int, int]:
-        lo, hi = lo - grow, hi + grow  # the encoder block at `level`
-        if level == 0:
-            return lo, hi
-        return encoder_output(level - 1, 2 * lo, 2 * hi + 1)  # max-pool from level - 1
-
-    def decoder_output(level: int, lo: int, hi: int) -> tuple[int, int]:
-        lo, hi = lo - grow, hi + grow  # the decoder (or bottleneck) block at `level`
-        if level == depth:  # bottleneck: input is the pooled last encoder output
-            return encoder_output(depth - 1, 2 * lo, 2 * hi + 1)
-        skip = encoder_output(level, lo, hi)
-        deep = decoder_output(level + 1, lo // 2, hi // 2)  # transposed conv: x <- x // 2
-        return min(skip[0], deep[0]), max(skip[1], deep[1])
-
-    margin = 0
-    for x in range(2**depth):
-        lo, hi = decoder_output(0, x, x)
-        margin = max(margin, x - lo, hi - x)
-    return margin
 
 
 # ------------------------------------------------------------------------------------------

@@ -186,9 +186,28 @@ def _start_client(
 
 
 def _has_bokeh() -> bool:
+    """Whether bokeh can be imported: without it dask's dashboard serves no page."""
     import importlib.util
 
     return importlib.util.find_spec("bokeh") is not None
+
+
+def _dashboard_link(client: Any, cluster: Any, progress: bool) -> str | None:
+    """The dashboard link of a cluster this run started, printed when ``progress``.
+
+    Without bokeh the scheduler still reports a link, but nothing answers there: then the link
+    is None and, with ``progress``, the message says how to get one.
+    """
+    if cluster is None:
+        return None
+    if not _has_bokeh():
+        if progress:
+            print("xgpm process: no dask dashboard (it needs bokeh: pip install bokeh)")
+        return None
+    link = getattr(client, "dashboard_link", None) or None
+    if progress and link:
+        print(f"xgpm process: dask dashboard at {link}")
+    return link
 
 
 def _worker_resources(client, resources: Any) -> dict[str, float] | None:
@@ -495,7 +514,7 @@ def _process_locked(
     """The body of :func:`process`, run while this run holds the store's lease."""
     from tqdm.auto import tqdm
 
-    from xgpm import __version__
+    from xgpm._version import __version__
     from xgpm.process.store import read_manifest
 
     described = {s: describe_pipeline(v) for s, v in steps.items()}
@@ -521,9 +540,7 @@ def _process_locked(
             memory_limit=memory_limit,
         )
         try:
-            dashboard = getattr(client, "dashboard_link", None) if cluster is not None else None
-            if progress and dashboard:
-                print(f"xgpm process: dask dashboard at {dashboard}")
+            dashboard = _dashboard_link(client, cluster, progress)
             task_resources = _worker_resources(client, resources)
             memory = _memory_limit_of(client)  # now: a dead worker is gone from the scheduler
             threads = sum(client.nthreads().values()) or 1

@@ -292,7 +292,7 @@ class StoreLease:
 
     # -- writing ------------------------------------------------------------------------------
     def _payload(self, started: str | None = None) -> bytes:
-        from xgpm import __version__
+        from xgpm._version import __version__
 
         now = _iso(_now())
         record = {

@@ -1,8 +1,11 @@
 """The constellation simulator: truth scenes, forward model, orbits, instruments and products.
 
-Physics (truth scenes and the microwave forward model) live in :mod:`xgpm.simulate.scenes` and
-:mod:`xgpm.simulate.rtm`; the observing system (orbits, instrument sampling, product files) in
-:mod:`xgpm.simulate.orbits`, :mod:`xgpm.simulate.instruments` and :mod:`xgpm.simulate.products`.
+Physics (truth scenes and the microwave forward model) live in :mod:`xgpm.simulate.scenes`
+(with :mod:`~xgpm.simulate.geography` and :mod:`~xgpm.simulate.climatology`) and
+:mod:`xgpm.simulate.rtm` (with :mod:`~xgpm.simulate.spectroscopy`); the observing system in
+:mod:`xgpm.simulate.regions`, :mod:`xgpm.simulate.orbits`, :mod:`xgpm.simulate.instruments` (with
+:mod:`~xgpm.simulate.swath_datasets`), :mod:`xgpm.simulate.imerg`, :mod:`xgpm.simulate.radar`
+and :mod:`xgpm.simulate.products` (the product set, files and catalog).
 Names are resolved lazily so that ``import xgpm.simulate`` stays light.
 """
 
@@ -27,11 +30,11 @@ _LAZY: dict[str, str] = {
     "simulate_dpr": "xgpm.simulate.instruments",
     "observe_platform": "xgpm.simulate.instruments",
     "simulate": "xgpm.simulate.products",
-    "simulate_imerg": "xgpm.simulate.products",
-    "simulate_radar": "xgpm.simulate.products",
+    "simulate_imerg": "xgpm.simulate.imerg",
+    "simulate_radar": "xgpm.simulate.radar",
     "simulate_to_disk": "xgpm.simulate.products",
-    "get_region": "xgpm.simulate.products",
-    "REGIONS": "xgpm.simulate.products",
+    "get_region": "xgpm.simulate.regions",
+    "REGIONS": "xgpm.simulate.regions",
 }
 
 __all__ = [
@@ -57,16 +60,12 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
+    from xgpm.simulate.imerg import simulate_imerg
     from xgpm.simulate.instruments import observe_platform, simulate_dpr, simulate_radiometer
     from xgpm.simulate.orbits import find_coincidences, granules, ground_track, swath_geometry
-    from xgpm.simulate.products import (
-        REGIONS,
-        get_region,
-        simulate,
-        simulate_imerg,
-        simulate_radar,
-        simulate_to_disk,
-    )
+    from xgpm.simulate.products import simulate, simulate_to_disk
+    from xgpm.simulate.radar import simulate_radar
+    from xgpm.simulate.regions import REGIONS, get_region
     from xgpm.simulate.rtm import brightness_temperature, brightness_temperatures, ocean_emissivity
     from xgpm.simulate.scenes import REGIMES, iter_truth_scenes, truth_scene
 

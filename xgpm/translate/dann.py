@@ -8,7 +8,9 @@ tells real GMI tiles from pseudo-GMI made by the generator ``G`` from source til
 gradient teaches ``G`` to make pseudo-GMI whose *rain features* (not pixels, which CycleGAN_R's
 discriminator judges) look like GMI's. The backward cycle of stage 1 (``G`` undoing the physical
 footprint degradation of GMI scenes, :func:`xgpm.translate.cyclegan.train_sharpening`) stays in the
-loss and keeps ``G`` a sharpening operator. Nothing is paired; DRAIN is never updated.
+loss and keeps ``G`` a sharpening operator. Nothing is paired; DRAIN is never updated. The domain
+classifier (:class:`DomainClassifier`, importable from here) is defined in
+:mod:`xgpm.translate.networks`, beside the other networks that checkpoints hold.
 """
 
 from __future__ import annotations
@@ -24,16 +26,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from xgpm.errors import InvalidArgumentError
-from xgpm.translate.cyclegan import (
-    CycleGANResult,
-    FootprintInverse,
-    TBGenerator,
-    _check_tiles,
-    _Drain,
-    _nedt,
-    _Run,
-    _standardise,
-)
+from xgpm.translate.channel_map import _nedt
+from xgpm.translate.losses import _Drain
+from xgpm.translate.networks import DomainClassifier, FootprintInverse, TBGenerator
+from xgpm.translate.training import CycleGANResult, _check_tiles, _Run, _standardise
 
 __all__ = ["DomainClassifier", "grad_reverse", "train_dann"]
 
@@ -52,24 +48,6 @@ class _GradientReversal(torch.autograd.Function):
 def grad_reverse(x: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
     """Identity forward; multiplies the gradient by ``-scale`` backward (DANN's GRL)."""
     return _GradientReversal.apply(x, float(scale))
-
-
-class DomainClassifier(nn.Module):
-    """Per-location logit "this feature map comes from real GMI" over DRAIN features."""
-
-    def __init__(self, in_channels: int, width: int = 64):
-        super().__init__()
-        self.net = nn.Sequential(
-            nn.Conv2d(in_channels, width, 3, padding=1),
-            nn.LeakyReLU(0.2),
-            nn.Conv2d(width, width, 3, padding=1),
-            nn.LeakyReLU(0.2),
-            nn.Conv2d(width, 1, 1),
-        )
-
-    def forward(self, features: torch.Tensor) -> torch.Tensor:
-        """Logits ``(B, 1, h, w)`` of features ``(B, C, h, w)``."""
-        return self.net(features)
 
 
 def _feature_hook(network: _Drain, layer: str) -> tuple[list[torch.Tensor], Any]:

@@ -162,7 +162,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``xgpm evaluate to-gmi`` (shared with benchmarks/evaluate_to_gmi.py)."""
-    from xgpm.cli import positive_float, positive_int
+    from xgpm._argtypes import positive_float, positive_int
 
     parser.add_argument("--source", default="ssmis-f17", help="source sensor (registry name)")
     parser.add_argument("--cache", default=DEFAULT_CACHE, help="scene and result cache folder")

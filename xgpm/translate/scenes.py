@@ -224,8 +224,9 @@ def paired_scenes(
     """
     from xgpm import sensors
     from xgpm.simulate import orbits
+    from xgpm.simulate._common import _crop, _time_window
     from xgpm.simulate.instruments import observe_platform
-    from xgpm.simulate.products import _crop, _time_window, get_region
+    from xgpm.simulate.regions import get_region
 
     src = sensors.get(source)
     if src.kind != "radiometer":

@@ -1,0 +1,60 @@
+"""``argparse`` argument types shared by the ``xgpm`` sub-commands.
+
+A floor below every sub-command module (``xgpm.simulate.cli``, ``xgpm.translate.train``,
+``xgpm.translate.evaluate_cli`` ...), so that they need not import :mod:`xgpm.cli`, the command
+that lists them. The messages name the value: ``expected a number > 0, got '-1'``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+__all__ = ["fraction", "non_negative_float", "non_negative_int", "positive_float", "positive_int"]
+
+
+def _number(text: str, kind: type, what: str) -> Any:
+    try:
+        return kind(text)
+    except (TypeError, ValueError):
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+
+
+def positive_int(text: str) -> int:
+    """``type=`` for an integer >= 1 (the message names the value)."""
+    value = _number(text, int, "an integer >= 1")
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """``type=`` for an integer >= 0."""
+    value = _number(text, int, "an integer >= 0")
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """``type=`` for a finite number > 0."""
+    value = _number(text, float, "a number > 0")
+    if not 0.0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    """``type=`` for a finite number >= 0."""
+    value = _number(text, float, "a number >= 0")
+    if not 0.0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
+    return value
+
+
+def fraction(text: str) -> float:
+    """``type=`` for a number in [0, 1]."""
+    value = _number(text, float, "a number in [0, 1]")
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}")
+    return value
