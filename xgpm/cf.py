@@ -43,6 +43,16 @@ _SAME_UNITS = {
     "mm": {"mm"},
     "dBZ": {"dBZ", "dbz"},
 }
+#: the CF grid mapping of GPM-API's ``crsWGS84`` coordinate (geographic WGS 84)
+_WGS84 = {
+    "grid_mapping_name": "latitude_longitude",
+    "semi_major_axis": 6378137.0,
+    "inverse_flattening": 298.257223563,
+    "longitude_of_prime_meridian": 0.0,
+    "crs_wkt": 'GEOGCRS["WGS 84",DATUM["World Geodetic System 1984",ELLIPSOID["WGS 84",'
+    '6378137,298.257223563]],CS[ellipsoidal,2],AXIS["latitude",north],AXIS["longitude",east],'
+    'ANGLEUNIT["degree",0.0174532925199433],ID["EPSG",4326]]',
+}
 _COORDINATES = {
     "lat": {"standard_name": "latitude", "long_name": "latitude", "units": "degrees_north"},
     "lon": {"standard_name": "longitude", "long_name": "longitude", "units": "degrees_east"},
@@ -87,6 +97,11 @@ def add_cf_attrs(obj: xr.Dataset, *, in_place: bool = False) -> xr.Dataset:
         if str(var.attrs.get("units", units)).strip() in _SAME_UNITS[units]:
             var.attrs["standard_name"] = standard_name
             var.attrs.setdefault("units", units)
+    for name in ("lat", "lon", "time"):  # IMERG's cell bounds: CF links them, not guesses
+        if name in ds.variables and f"{name}_bnds" in ds.variables:
+            ds[name].attrs["bounds"] = f"{name}_bnds"
+    if "crsWGS84" in ds.variables and "grid_mapping_name" not in ds["crsWGS84"].attrs:
+        ds["crsWGS84"].attrs.update(_WGS84)
     ds.attrs["Conventions"] = _conventions(ds.attrs.get("Conventions"))
     return ds
 

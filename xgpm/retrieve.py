@@ -16,6 +16,7 @@ import xarray as xr
 
 from xgpm import models
 from xgpm._version import __version__
+from xgpm.cf import add_cf_attrs
 from xgpm.errors import InvalidArgumentError
 from xgpm.inference import _input_sensor, apply_model
 
@@ -192,7 +193,7 @@ def rainrate(
         "input_file": str(tb.attrs.get("FileName", "")),
         "xgpm_version": __version__,
     }
-    return result
+    return add_cf_attrs(result, in_place=True)
 
 
 def _select_quantiles(spec: models.ModelSpec, quantiles: Sequence[float] | None):

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from xgpm.cf import add_cf_attrs
 from xgpm.errors import GranuleError, InvalidArgumentError, MissingVariableError
 from xgpm.io import _hdf5
 from xgpm.io._decode import Decoder, RawGroup, RawValues, decoder_for
@@ -422,7 +423,7 @@ def read_scan_mode(
     ds.encoding["decoded"] = decode
     # The root PVL blocks as read, so that writing the Dataset back keeps their exact layout.
     ds.encoding["pvl_blocks"] = info.root_attrs
-    return ds
+    return add_cf_attrs(ds, in_place=True)
 
 
 def _check_found(info, file_scan_mode, group, data_vars, uia_vars, variables) -> None:

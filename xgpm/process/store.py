@@ -58,6 +58,7 @@ KEPT_ATTRS = (
     "input_product",
     "gpm_api_product",
     "ScanMode",
+    "Conventions",
 )
 
 

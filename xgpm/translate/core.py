@@ -21,6 +21,7 @@ import numpy as np
 import xarray as xr
 
 from xgpm import models
+from xgpm.cf import add_cf_attrs
 from xgpm.errors import InvalidArgumentError, MissingChannelsError, ModelNotFoundError
 from xgpm.translate import grid
 
@@ -334,4 +335,4 @@ def to_gmi(
             result = grid.to_source_sampling(result, like=swath)
     elif sampling == "gmi":
         result = grid.to_gmi_sampling(result)
-    return result
+    return add_cf_attrs(result, in_place=True)
