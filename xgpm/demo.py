@@ -2,11 +2,15 @@
 
 The demo simulates (once; later runs reuse the files) GMI, SSMIS F17, the DPR, IMERG and a
 ground-radar composite over France, then reads every product back with xgpm's readers and
-shows the whole chain: swaths of two radiometers, polarisation-corrected temperatures, the DPR
-rain colocated onto GMI footprints, SSMIS translated to pseudo-GMI (``ds.gpm.to_gmi()``), rain
-retrieved by DRAIN from GMI and from pseudo-GMI (``ds.gpm.rainrate()``), IMERG scored against
+shows the whole chain on a showcase overpass: the DPR granule that sees the most rain, GMI on
+the same satellite and the SSMIS overpass nearest in time (the default window has GPM over
+rain at 06:28 UTC on 13 June 2021 and SSMIS F17 within a minute). Swaths of both radiometers,
+polarisation-corrected temperatures, the DPR rain colocated onto GMI footprints, SSMIS
+translated to pseudo-GMI (``ds.gpm.to_gmi()``), rain retrieved by DRAIN from GMI and from
+pseudo-GMI (``ds.gpm.rainrate()``) and scored for both against the DPR, IMERG scored against
 the radar reference and scored without it by the learned scorer (predicted scores and
-clusters). Each step reports its progress; the report is ``<out>/report.html``.
+clusters). Each step reports its progress; the report is ``<out>/report.html`` and the
+showcase's numbers are in ``<out>/summary.json``.
 """
 
 from __future__ import annotations
@@ -21,9 +25,34 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["run_demo", "add_parser", "run"]
+__all__ = [
+    "run_demo",
+    "pick_showcase",
+    "overpass_time",
+    "swath_outline",
+    "add_parser",
+    "run",
+]
 
 SENSORS = "gmi,ssmis-f17,dpr,imerg,radar"
+#: The default window: GPM (GMI and the DPR) over rain in France at 06:28 UTC, SSMIS F17 at 06:30.
+DEFAULT_START = "2021-06-13T05:00"
+DEFAULT_HOURS = 2.0
+#: A DPR pixel rains where its near-surface rain is at least this (mm/h): the rain scale's floor.
+RAIN_MM_H = 0.1
+#: The name of every rain panel's field (the label of the shared colour bar).
+RAIN = "rain rate"
+#: Fewer rainy DPR pixels than this and the report says the statistics mean little.
+MIN_RAINY_DPR_PIXELS = 1000
+#: evaluate_retrieval's variables shown in the report, and their labels.
+RETRIEVAL_SCORES = {
+    "bias": "bias (%)",
+    "mse": "MSE ((mm/h)^2)",
+    "correlation": "correlation",
+    "pod": "POD > 1 mm/h",
+    "far": "FAR > 1 mm/h",
+    "csi": "CSI > 1 mm/h",
+}
 #: Translation methods tried by ``--to-gmi-model auto``, best first (those with weights).
 TO_GMI_PREFERENCE = ("redgan", "cyclegan_r", "quantile_mapping", "identity")
 N_STEPS = 7
@@ -65,12 +94,148 @@ def _save(fig, path: Path) -> str:
     return path.name
 
 
+def _mid_time(row: pd.Series) -> pd.Timestamp:
+    start, end = pd.Timestamp(row["start"]), pd.Timestamp(row["end"])
+    return start + (end - start) / 2
+
+
+def pick_showcase(catalog: pd.DataFrame, data: Path) -> dict[str, Any]:
+    """The overpass to show: the DPR granule that sees the most rain, its GMI, the nearest SSMIS.
+
+    Parameters
+    ----------
+    catalog : pandas.DataFrame
+        The simulation's catalog (``product``, ``path``, ``start``, ``end``, ``granule``).
+    data : Path
+        The folder the catalog's paths are relative to.
+
+    Returns
+    -------
+    dict
+        ``gmi``, ``ssmis`` and ``dpr`` (paths; ``dpr`` None when no DPR granule has a GMI
+        granule of the same orbit), ``dpr_pixels`` and ``rainy_dpr_pixels`` (DPR pixels, and
+        those with near-surface rain >= :data:`RAIN_MM_H`), ``ssmis_dt`` (SSMIS minus DPR
+        time, a Timedelta).
+
+    Raises
+    ------
+    xgpm.errors.XGPMError
+        No GMI or no SSMIS overpass in the window.
+    """
+    import xgpm
+
+    rows = {p: catalog.loc[catalog["product"] == p] for p in ("1C-GMI", "1C-SSMIS-F17", "2A-DPR")}
+    gmi_rows, ssmis_rows, dpr_rows = rows["1C-GMI"], rows["1C-SSMIS-F17"], rows["2A-DPR"]
+    if gmi_rows.empty or ssmis_rows.empty:
+        raise xgpm.XGPMError(
+            "no GMI or no SSMIS overpass in the simulated window; choose another --start "
+            "(the default has both, and the DPR under rain)"
+        )
+    best: tuple[int, int, pd.Series] | None = None
+    for _, row in dpr_rows.iterrows():
+        if not (gmi_rows["granule"] == row["granule"]).any():
+            continue
+        rain = xgpm.open_granule(data / row["path"], variables="precipRateNearSurface")
+        values = rain["precipRateNearSurface"].values
+        counts = (int((values >= RAIN_MM_H).sum()), int(np.isfinite(values).sum()))
+        if best is None or counts[0] > best[0]:
+            best = (*counts, row)
+    if best is None:  # no DPR: the last GMI and the first SSMIS overpass, as a plain tour
+        return {
+            "gmi": data / gmi_rows["path"].iloc[-1],
+            "ssmis": data / ssmis_rows["path"].iloc[0],
+            "dpr": None,
+            "dpr_pixels": 0,
+            "rainy_dpr_pixels": 0,
+            "ssmis_dt": None,
+        }
+    rainy, pixels, dpr_row = best
+    gmi_row = gmi_rows.loc[gmi_rows["granule"] == dpr_row["granule"]].iloc[0]
+    when = _mid_time(dpr_row)
+    offsets = ssmis_rows.apply(lambda r: _mid_time(r) - when, axis=1)
+    nearest = offsets.abs().idxmin()
+    return {
+        "gmi": data / gmi_row["path"],
+        "ssmis": data / ssmis_rows.loc[nearest, "path"],
+        "dpr": data / dpr_row["path"],
+        "dpr_pixels": pixels,
+        "rainy_dpr_pixels": rainy,
+        "ssmis_dt": offsets.loc[nearest],
+    }
+
+
+def overpass_time(ds: Any) -> pd.Timestamp:
+    """The middle of a swath's scan times (NaT scans left out), to the second."""
+    times = np.asarray(ds["time"].values, dtype="datetime64[ns]").ravel()
+    times = times[~np.isnat(times)]
+    if not times.size:
+        return pd.NaT
+    return pd.Timestamp(times[times.size // 2]).round("s")
+
+
+def _name(ds: Any) -> str:
+    """``"GMI (GPM)"``, ``"SSMIS (F17)"``, ``"DPR (GPM)"``: instrument and satellite."""
+    instrument = str(ds.attrs.get("InstrumentName", "")).strip() or "?"
+    satellite = str(ds.attrs.get("SatelliteName", "")).strip()
+    return f"{instrument} ({satellite})" if satellite else instrument
+
+
+def _label(ds: Any, what: str = "") -> str:
+    """A panel title: sensor, what is drawn, overpass time (``"GMI (GPM) 89V, 06:28 UTC"``)."""
+    when = overpass_time(ds)
+    clock = "" if when is pd.NaT else f", {when:%H:%M} UTC"
+    return f"{_name(ds)}{' ' + what if what else ''}{clock}"
+
+
+def swath_outline(ds: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(lon, lat) of a swath's edge, closed: its first and last pixels and scans."""
+    lon = np.asarray(ds["lon"].transpose("cross_track", "along_track").values, dtype=float)
+    lat = np.asarray(ds["lat"].transpose("cross_track", "along_track").values, dtype=float)
+    scans = np.flatnonzero(np.isfinite(lon).all(0) & np.isfinite(lat).all(0))
+    if not scans.size:
+        return np.array([]), np.array([])
+    lon, lat = lon[:, scans], lat[:, scans]
+    edge = [
+        (lon[0, :], lat[0, :]),
+        (lon[:, -1], lat[:, -1]),
+        (lon[-1, ::-1], lat[-1, ::-1]),
+        (lon[::-1, 0], lat[::-1, 0]),
+    ]
+    return np.concatenate([e[0] for e in edge]), np.concatenate([e[1] for e in edge])
+
+
+def _outline(axes: Any, outline: tuple[np.ndarray, np.ndarray], label: str = "DPR swath") -> None:
+    """Draw the DPR swath's edge on every panel (map axes get their Plate Carree transform)."""
+    from xgpm.plot import _is_geoaxes
+
+    lon, lat = outline
+    if not lon.size:
+        return
+    for ax in axes:
+        kwargs: dict[str, Any] = {}
+        if _is_geoaxes(ax):
+            import cartopy.crs as ccrs
+
+            kwargs["transform"] = ccrs.PlateCarree()
+        ax.plot(lon, lat, color="black", lw=1.2, ls="--", label=label, **kwargs)
+    axes[0].legend(loc="lower left", fontsize="small")
+
+
+def _rain(da: Any, name: str | None = None) -> Any:
+    """A rain-rate DataArray with the units the shared rain scale of ``plot_compare`` wants.
+
+    ``name`` renames it (the colour bar's label).
+    """
+    da = da.assign_attrs(units="mm/h")
+    return da if name is None else da.rename(name)
+
+
 def run_demo(
     out: str | os.PathLike = "xgpm-demo",
     *,
     region: str = "france",
-    start: str = "2021-06-15T04:30",
-    hours: float = 2.5,
+    start: str = DEFAULT_START,
+    hours: float = DEFAULT_HOURS,
     seed: int = 0,
     data_dir: str | os.PathLike | None = None,
     truth_res_km: float = 2.5,
@@ -83,9 +248,10 @@ def run_demo(
     Parameters
     ----------
     out : path-like
-        Where the report and its figures go.
+        Where the report, its figures and ``summary.json`` (the showcase's numbers) go.
     region, start, hours, seed
-        The simulated window (France, a June morning with GMI, SSMIS and DPR overpasses).
+        The simulated window: by default France on the morning of 13 June 2021, when GPM
+        (GMI and the DPR) passes over rain at 06:28 UTC and SSMIS F17 two minutes later.
     data_dir : path-like, optional
         Where the simulated granules go; a per-window cache folder by default
         (``$XDG_CACHE_HOME/xgpm/demo/...``), so a second run simulates nothing.
@@ -95,6 +261,11 @@ def run_demo(
         Progress bars while simulating.
     to_gmi_model : str
         Translation method for SSMIS (``"auto"``: the best one with shipped weights).
+
+    Returns
+    -------
+    Path
+        ``<out>/report.html``.
     """
     import matplotlib
 
@@ -103,6 +274,7 @@ def run_demo(
 
     import xgpm
     from xgpm.io.odim import open_radar_composite
+    from xgpm.plot import plot_compare
     from xgpm.reference import reference_for
     from xgpm.simulate.products import simulate_to_disk
 
@@ -134,85 +306,114 @@ def run_demo(
     def paths(product: str) -> list[Path]:
         return [data / p for p in catalog.loc[catalog["product"] == product, "path"]]
 
-    _step(f"2/{N_STEPS} reading the granules with xgpm's readers", log)
-    gmi_files, ssmis_files, dpr_files = paths("1C-GMI"), paths("1C-SSMIS-F17"), paths("2A-DPR")
-    if not gmi_files or not ssmis_files:
-        raise xgpm.XGPMError(
-            f"no GMI or SSMIS overpass over {region} between {start} and +{hours} h; "
-            "choose another start (the default has both)"
+    _step(f"2/{N_STEPS} reading the granules with xgpm's readers; picking the showcase", log)
+    show = pick_showcase(catalog, data)
+    gmi = xgpm.open_granule(show["gmi"]).load()
+    ssmis = xgpm.open_granule(show["ssmis"]).load()
+    dpr = None
+    if show["dpr"] is not None:
+        dpr = xgpm.open_granule(show["dpr"], variables=["precipRateNearSurface"]).load()
+        dpr["precipRateNearSurface"] = _rain(dpr["precipRateNearSurface"])
+        log.append(
+            f"   showcase: the DPR overpass at {overpass_time(dpr):%H:%M} UTC "
+            f"({show['dpr'].name}): {show['rainy_dpr_pixels']} of its {show['dpr_pixels']} "
+            f"pixels rain (>= {RAIN_MM_H:g} mm/h); SSMIS F17 passes "
+            f"{_minutes(show['ssmis_dt'])} it"
         )
-    gmi = xgpm.open_granule(gmi_files[-1]).load()
-    ssmis = xgpm.open_granule(ssmis_files[0]).load()
+        if show["rainy_dpr_pixels"] < MIN_RAINY_DPR_PIXELS:
+            log.append(
+                f"   the DPR sees little rain in this window (fewer than {MIN_RAINY_DPR_PIXELS} "
+                "rainy pixels): its statistics below mean little; choose another --start"
+            )
+    outline = swath_outline(dpr) if dpr is not None else (np.array([]), np.array([]))
     figures: dict[str, str] = {}
 
     fig, axes = plt.subplots(2, 2, figsize=(12, 10))
-    gmi.gpm.plot_swath("Tc", channel="19H", ax=axes[0, 0], vmin=100, vmax=290)
-    ssmis.gpm.plot_swath("Tc", channel="19H", ax=axes[0, 1], vmin=100, vmax=290)
-    gmi.gpm.plot_swath("Tc", channel="89V", ax=axes[1, 0], vmin=150, vmax=290)
-    ssmis.gpm.plot_swath("Tc", channel="91V", ax=axes[1, 1], vmin=150, vmax=290)
-    fig.suptitle("The domain gap: GMI 18.7/89 GHz vs SSMIS 19.35/91.655 GHz (footprints differ)")
+    for ax, ds, channel, what, low in (
+        (axes[0, 0], gmi, "19H", "18.7 GHz H", 100),
+        (axes[0, 1], ssmis, "19H", "19.35 GHz H", 100),
+        (axes[1, 0], gmi, "89V", "89 GHz V", 150),
+        (axes[1, 1], ssmis, "91V", "91.655 GHz V", 150),
+    ):
+        ds.gpm.plot_swath("Tc", channel=channel, ax=ax, vmin=low, vmax=290)
+        ax.set_title(_label(ds, what))
+    fig.suptitle("The domain gap: two radiometers, one morning (footprints and channels differ)")
     figures["swaths"] = _save(fig, out / "swaths.png")
 
     fig, axes = plt.subplots(1, 2, figsize=(12, 5))
-    gmi.gpm.pct(89).gpm.plot_swath(ax=axes[0], vmin=150, vmax=290)
-    ssmis.gpm.pct(89).gpm.plot_swath(ax=axes[1], vmin=150, vmax=290)
+    for ax, ds in ((axes[0], gmi), (axes[1], ssmis)):
+        ds.gpm.pct(89).gpm.plot_swath(ax=ax, vmin=150, vmax=290)
+        ax.set_title(_label(ds, "PCT89"))
     fig.suptitle("PCT89 = 1.7 V - 0.7 H: ice scattering of precipitation lowers it")
     figures["pct"] = _save(fig, out / "pct.png")
 
     _step(f"3/{N_STEPS} colocating the DPR's rain onto GMI's 89 GHz footprints", log)
-    dpr_table, coloc = "", None
-    if dpr_files:
-        dpr = xgpm.open_granule(dpr_files[-1], variables=["precipRateNearSurface"]).load()
-        coloc = xgpm.colocate(
-            dpr,
-            gmi,
-            radius_km=10.0,
-            method="gaussian",
-            sensor="GMI",
-            channel="89V",
-            variables=["precipRateNearSurface"],
-            on_empty="nan",
+    dpr_text, coloc = "No DPR overpass with GMI in this window.", None
+    if dpr is not None:
+        coloc = _colocate_dpr(xgpm, dpr, gmi)
+        fig = plot_compare(
+            [
+                _rain(dpr["precipRateNearSurface"], RAIN),
+                _rain(coloc["precipRateNearSurface"], RAIN),
+            ],
+            titles=[
+                _label(dpr, "near-surface rain"),
+                f"the same on GMI 89 GHz footprints, {overpass_time(gmi):%H:%M} UTC",
+            ],
+            extent=_box(outline, margin=0.5),
+            suptitle="DPR rain, and convolved with GMI's Gaussian 89 GHz footprint",
         )
-        fig, axes = plt.subplots(1, 2, figsize=(12, 5))
-        dpr.gpm.plot_swath("precipRateNearSurface", ax=axes[0], vmin=0, vmax=10, cmap="turbo")
-        coloc.gpm.plot_swath("precipRateNearSurface", ax=axes[1], vmin=0, vmax=10, cmap="turbo")
-        axes[1].set_title("DPR rain on GMI 89 GHz footprints (Gaussian EFOV)")
+        _outline(fig.axes[:2], outline)
         figures["dpr"] = _save(fig, out / "dpr_on_gmi.png")
         seen = coloc["precipRateNearSurface"].values
-        dpr_table = (
-            f"{np.isfinite(seen).sum()} GMI pixels under the DPR swath; "
-            f"{np.nanmean(seen >= 0.2) * 100:.1f} % of them with rain >= 0.2 mm/h"
+        dpr_text = (
+            f"The DPR passes over France at {overpass_time(dpr):%H:%M} UTC: "
+            f"{show['rainy_dpr_pixels']} of its {show['dpr_pixels']} pixels rain "
+            f"(>= {RAIN_MM_H:g} mm/h). On GMI's footprints: {int(np.isfinite(seen).sum())} GMI "
+            f"pixels under the DPR swath, {int((seen >= RAIN_MM_H).sum())} of them rainy."
         )
 
     model = choose_to_gmi_model("SSMIS-F17") if to_gmi_model == "auto" else to_gmi_model
     _step(f"4/{N_STEPS} translating SSMIS to pseudo-GMI with to_gmi(model={model!r})", log)
     pseudo = ssmis.gpm.to_gmi(model=model).load()
+    pseudo.attrs.update(InstrumentName="pseudo-GMI from SSMIS", SatelliteName="F17")
     fig, axes = plt.subplots(1, 3, figsize=(17, 5))
     ssmis.gpm.plot_swath("Tc", channel="91V", ax=axes[0], vmin=150, vmax=290)
-    axes[0].set_title("SSMIS F17 91V (source)")
+    axes[0].set_title(_label(ssmis, "91V (source)"))
     pseudo.gpm.plot_swath("Tc", channel="89V", ax=axes[1], vmin=150, vmax=290)
-    axes[1].set_title(f"pseudo-GMI 89V ({pseudo.attrs.get('xgpm_model', model)})")
+    axes[1].set_title(_label(pseudo, f"89V ({pseudo.attrs.get('xgpm_to_gmi_model', model)})"))
     gmi.gpm.plot_swath("Tc", channel="89V", ax=axes[2], vmin=150, vmax=290)
-    axes[2].set_title("GMI 89V (its own overpass)")
+    axes[2].set_title(_label(gmi, "89V"))
     fig.suptitle("SSMIS translated to GMI's channels and pixel spacing")
     figures["to_gmi"] = _save(fig, out / "to_gmi.png")
 
     _step(f"5/{N_STEPS} retrieving rain with DRAIN from GMI and from pseudo-GMI", log)
     rain_gmi = gmi.gpm.rainrate().load()
     rain_pseudo = pseudo.gpm.rainrate().load()
-    fig, axes = plt.subplots(1, 3, figsize=(17, 5))
-    rain_gmi.gpm.plot_swath("surface_precip", ax=axes[0])
-    axes[0].set_title("DRAIN on GMI")
-    rain_pseudo.gpm.plot_swath("surface_precip", ax=axes[1])
-    axes[1].set_title("DRAIN on pseudo-GMI (from SSMIS)")
-    if coloc is not None:
-        coloc["precipRateNearSurface"].attrs["units"] = "mm/h"
-        coloc.gpm.plot_swath("precipRateNearSurface", ax=axes[2])
-        axes[2].set_title("DPR on GMI footprints (reference)")
-    else:
-        axes[2].set_axis_off()
+    panels = [_rain(rain_gmi["surface_precip"], RAIN), _rain(rain_pseudo["surface_precip"], RAIN)]
+    titles = [_label(gmi, "DRAIN rain"), _label(pseudo, "DRAIN rain")]
+    if dpr is not None:
+        panels.insert(0, _rain(dpr["precipRateNearSurface"], RAIN))
+        titles.insert(0, _label(dpr, "near-surface rain (reference)"))
+    frame = _box(outline, margin=2.0) if dpr is not None else None
+    fig = plot_compare(
+        panels,
+        titles=titles,
+        extent=frame,
+        suptitle="Rain under the DPR: the radar and DRAIN on both radiometers, one scale",
+    )
+    _outline(fig.axes[: len(panels)], outline)
     figures["rain"] = _save(fig, out / "rain.png")
-    retrieval = _retrieval_table(rain_gmi, coloc)
+    statistics: dict[str, dict[str, float]] = {}
+    if dpr is not None:
+        coloc_pseudo = _colocate_dpr(xgpm, dpr, pseudo)
+        statistics = {
+            f"DRAIN on GMI ({overpass_time(gmi):%H:%M} UTC)": _retrieval_stats(rain_gmi, coloc),
+            f"DRAIN on pseudo-GMI from SSMIS F17 ({overpass_time(pseudo):%H:%M} UTC)": (
+                _retrieval_stats(rain_pseudo, coloc_pseudo)
+            ),
+        }
+    retrieval = _retrieval_table(statistics)
 
     _step(f"6/{N_STEPS} building the radar reference on IMERG's grid and scoring IMERG", log)
     imerg = xgpm.open_granules(
@@ -228,13 +429,14 @@ def run_demo(
         scales=(1, 5, 11),
     )
     wettest = int(ref["precipitation"].mean(("lat", "lon")).argmax("time"))
-    fig, axes = plt.subplots(1, 2, figsize=(12, 5), sharey=True)
-    for ax, field, title in (
-        (axes[0], fc.isel(time=wettest), "IMERG (simulated)"),
-        (axes[1], ref["precipitation"].isel(time=wettest), "radar reference (0.1 deg, half hour)"),
-    ):
-        field.plot(ax=ax, vmin=0, vmax=5, cmap="turbo", cbar_kwargs={"label": "mm/h"})
-        ax.set_title(f"{title} {pd.Timestamp(fc.time.values[wettest]):%H:%M}")
+    stamp = f"{pd.Timestamp(fc.time.values[wettest]):%H:%M}"
+    fig = plot_compare(
+        [_rain(fc.isel(time=wettest), RAIN), _rain(ref["precipitation"].isel(time=wettest), RAIN)],
+        titles=[f"IMERG (simulated), {stamp} UTC", f"radar reference (0.1 deg), {stamp} UTC"],
+        suptitle="The wettest half hour (half hours start at the time shown)",
+    )
+    if dpr is not None:
+        _outline(fig.axes[:2], outline, f"DPR swath ({overpass_time(dpr):%H:%M} UTC)")
     figures["imerg"] = _save(fig, out / "imerg_vs_radar.png")
     table = _score_table(scores)
     learned = imerg.sel(time=ref["time"]).gpm.score()
@@ -243,13 +445,109 @@ def run_demo(
     figures["clusters"] = _save(_cluster_map(learned), out / "cluster_map.png")
 
     _step(f"7/{N_STEPS} writing the report", log)
+    _write_summary(out / "summary.json", show, dpr, gmi, ssmis, statistics)
     report = out / "report.html"
     report.write_text(
-        _html(figures, table, dpr_table, log, catalog, data, retrieval, learned_table),
+        _html(figures, table, dpr_text, log, catalog, data, retrieval, learned_table),
         encoding="utf-8",
     )
     print(f"[xgpm demo] report: {report.resolve()}", flush=True)
     return report
+
+
+def _minutes(delta: Any) -> str:
+    """A time offset as ``"26 s after"`` / ``"3 min before"``."""
+    if delta is None or pd.isna(delta):
+        return "at an unknown time"
+    seconds = pd.Timedelta(delta).total_seconds()
+    size = f"{abs(seconds):.0f} s" if abs(seconds) < 90 else f"{abs(seconds) / 60:.0f} min"
+    return f"{size} {'after' if seconds >= 0 else 'before'}"
+
+
+def _box(outline: tuple[np.ndarray, np.ndarray], margin: float) -> tuple[float, ...] | None:
+    """(lon_min, lon_max, lat_min, lat_max) of the DPR swath plus ``margin`` degrees."""
+    lon, lat = outline
+    if not lon.size:
+        return None
+    return (
+        float(lon.min() - margin),
+        float(lon.max() + margin),
+        float(lat.min() - margin),
+        float(lat.max() + margin),
+    )
+
+
+def _colocate_dpr(xgpm: Any, dpr: Any, target: Any) -> Any:
+    """The DPR's rain on a (pseudo-)GMI swath's 89 GHz footprints (Gaussian EFOV, 10 km)."""
+    coloc = xgpm.colocate(
+        dpr,
+        target,
+        radius_km=10.0,
+        method="gaussian",
+        sensor="GMI",
+        channel="89V",
+        variables=["precipRateNearSurface"],
+        on_empty="nan",
+    )
+    coloc["precipRateNearSurface"] = _rain(coloc["precipRateNearSurface"])
+    return coloc
+
+
+def _retrieval_stats(rain: Any, coloc: Any) -> dict[str, float]:
+    """DRAIN against the DPR on the same footprints, where the DPR saw (SatRain's metrics)."""
+    from xgpm.errors import NoValidPairsError
+    from xgpm.evaluate import evaluate_retrieval
+
+    reference = coloc["precipRateNearSurface"].transpose(*rain["surface_precip"].dims)
+    stats = {
+        "pixels": float(np.isfinite(reference.values).sum()),
+        "rainy pixels (DPR)": float((reference.values >= RAIN_MM_H).sum()),
+    }
+    try:
+        result = evaluate_retrieval(rain["surface_precip"], reference, rain_threshold=1.0)
+    except NoValidPairsError:
+        return stats
+    for key, label in RETRIEVAL_SCORES.items():
+        if key in result:
+            stats[label] = float(result[key])
+    return stats
+
+
+def _retrieval_table(statistics: dict[str, dict[str, float]]) -> pd.DataFrame:
+    """One column per radiometer: counts as integers, scores to three decimals."""
+    columns = {}
+    for name, stats in statistics.items():
+        columns[f"{name} vs DPR"] = {
+            label: f"{value:.0f}" if label in ("pixels", "rainy pixels (DPR)") else f"{value:.3f}"
+            for label, value in stats.items()
+        }
+    return pd.DataFrame(columns)
+
+
+def _write_summary(
+    path: Path, show: dict[str, Any], dpr: Any, gmi: Any, ssmis: Any, statistics: dict
+) -> None:
+    """The showcase's numbers as JSON (for scripts and tests)."""
+    import json
+
+    def clock(ds: Any) -> str | None:
+        return None if ds is None else overpass_time(ds).isoformat()
+
+    summary = {
+        "showcase": {
+            "dpr": None if show["dpr"] is None else show["dpr"].name,
+            "gmi": show["gmi"].name,
+            "ssmis": show["ssmis"].name,
+            "dpr_time": clock(dpr),
+            "gmi_time": clock(gmi),
+            "ssmis_time": clock(ssmis),
+            "dpr_pixels": show["dpr_pixels"],
+            "rainy_dpr_pixels": show["rainy_dpr_pixels"],
+            "rain_threshold_mm_h": RAIN_MM_H,
+        },
+        "statistics": statistics,
+    }
+    path.write_text(json.dumps(summary, indent=2, allow_nan=True), encoding="utf-8")
 
 
 def _score_table(scores) -> pd.DataFrame:
@@ -271,37 +569,6 @@ def _score_table(scores) -> pd.DataFrame:
                 scores["pooled_fss"].sel(threshold=1.0, scale=scale)
             )
     return pd.DataFrame({"IMERG vs radar (pooled)": rows}).round(3)
-
-
-def _retrieval_table(rain: Any, coloc: Any) -> pd.DataFrame:
-    """DRAIN on GMI against the DPR on GMI footprints, where the DPR saw."""
-    from xgpm.errors import NoValidPairsError
-    from xgpm.evaluate import evaluate_retrieval
-
-    if coloc is None:
-        return pd.DataFrame()
-    reference = coloc["precipRateNearSurface"].transpose(*rain["surface_precip"].dims)
-    try:
-        result = evaluate_retrieval(rain["surface_precip"], reference, rain_threshold=1.0)
-    except NoValidPairsError:
-        return pd.DataFrame()
-    names = {
-        "n_valid": "pixels",
-        "bias": "bias",
-        "mse": "MSE",
-        "correlation": "correlation",
-        "pod": "POD > 1 mm/h",
-        "far": "FAR > 1 mm/h",
-        "csi": "CSI > 1 mm/h",
-    }
-    rows = {}
-    for key, label in names.items():
-        if key in result:
-            units = result[key].attrs.get("units", "")
-            suffix = f" ({units})" if units and units not in ("1", "-") else ""
-            value = float(result[key])
-            rows[label + suffix] = f"{value:.0f}" if key == "n_valid" else f"{value:.3f}"
-    return pd.DataFrame({"DRAIN on GMI vs DPR": rows})
 
 
 def _learned_table(learned: Any, scores: Any) -> pd.DataFrame:
@@ -395,8 +662,12 @@ observing-system simulator writing NASA's PPS HDF5 and ODIM_H5 formats) into
 GMI's pixel spacing, so that a retrieval trained on GMI reads it.</p>
 {img("to_gmi", "SSMIS 91V, pseudo-GMI 89V and GMI 89V")}
 <h2>Rain from one retrieval for both radiometers</h2>
+<p>DRAIN (trained on GMI) reads GMI and the pseudo-GMI made from SSMIS; each is scored against
+the DPR's rain convolved to its own 89 GHz footprints, on the pixels under the DPR swath
+(dashed). Rain rates share one scale: 0.1 to 50 mm/h on log-spaced levels, drier pixels
+transparent.</p>
 {"" if retrieval is None or retrieval.empty else retrieval.to_html()}
-{img("rain", "DRAIN on GMI, DRAIN on pseudo-GMI, and the DPR reference")}
+{img("rain", "The DPR, DRAIN on GMI and DRAIN on pseudo-GMI, on the same axes and scale")}
 <h2>IMERG against the radar</h2>
 {table.to_html()}
 {img("imerg", "IMERG and the radar reference for the wettest half hour")}
@@ -421,8 +692,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "demo", help="simulate a constellation morning over France and report on it (HTML)"
     )
     parser.add_argument("--out", default="xgpm-demo", help="report folder (default xgpm-demo)")
-    parser.add_argument("--start", default="2021-06-15T04:30")
-    parser.add_argument("--hours", type=positive_float, default=2.5, help="hours simulated")
+    parser.add_argument(
+        "--start", default=DEFAULT_START, help=f"start of the window (default {DEFAULT_START})"
+    )
+    parser.add_argument(
+        "--hours", type=positive_float, default=DEFAULT_HOURS, help="hours simulated"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--data-dir", default=None, help="where the simulated files go (default: a cache folder)"
