@@ -29,6 +29,15 @@ def _header(
     edge = EDGE_KM
     return f"""# to_gmi models: evaluation
 
+**What is evaluated.** Every registered {source.upper()} translation
+(`swath.gpm.to_gmi(model=...)`): the floor `identity` (nearest channel, no adaptation), the
+pixel-wise baseline `quantile_mapping`, and the learned generators (their model card page:
+[CycleGAN_R, Red-GAN and DANN](cyclegan.md)). Each turns a 1C swath into pseudo-GMI (13 GMI
+channels, K); DRAIN then retrieves rain from it. The question asked: how much of DRAIN's skill
+lost between the true GMI and the source does each translation win back, on held-out simulated
+scenes no model was fitted on? The answer is under "Summary" and "Goals" below; this whole page
+is written by its command (last line of this section): do not edit its numbers by hand.
+
 **Everything here is simulated.** The scenes come from xgpm's simulator: the source radiometer
 ({source.upper()}), a *virtual GMI* and a *virtual DPR* flying on the source's orbit observe one
 truth at the same time (`xgpm.translate.scenes.paired_scenes`). The translation models were
