@@ -35,7 +35,11 @@ READER_PRODUCTS = {
     "atms_l1c_h5": "1C-ATMS-NOAA20",
     "mhs_l1c_h5": "1C-MHS-METOPA",
     "dpr_l2a_h5": "2A-DPR",
+    "gprof_l2a_h5": "2A-GMI",
+    "imerg_hhr_h5": "IMERG-FR",
 }
+#: the 1C (brightness temperature) readers
+L1C_READERS = [r for r in READERS if r.endswith("_l1c_h5")]
 DPR_FIELDS = ("precipRateNearSurface", "typePrecip", "heightStormTop")
 ETC = importlib.resources.files("xgpm.satpy_reader") / "etc"
 
@@ -94,6 +98,18 @@ def test_file_patterns_match_exactly_the_pps_names_of_their_instrument(plugin_co
             if reader is not None:
                 expected[reader].add(filename)
     assert len(expected["ssmis_l1c_h5"]) == 4 and len(expected["gmi_l1c_h5"]) == 2  # 1C and 1C-R
+    for product in ("2A-GMI", "2A-SSMIS-F17-CLIM", "2A-AMSR2-GCOMW1", "2A-MHS-METOPA-CLIM"):
+        filename = xgpm.pps_filename(product, start, end, 12345)
+        (tmp_path / filename).touch()
+        expected["gprof_l2a_h5"].add(filename)
+    half_hour_end = dt.datetime(2020, 1, 2, 0, 19, 59)
+    for product in ("IMERG-FR", "IMERG-LR", "IMERG-ER"):
+        filename = xgpm.pps_filename(product, start, half_hour_end, 0)
+        (tmp_path / filename).touch()
+        expected["imerg_hhr_h5"].add(filename)
+    rt_name = "3B-HHR-L.MS.MRG.3IMERG.20200101-S233000-E235959.1410.V07B.RT-H5"
+    (tmp_path / rt_name).touch()
+    expected["imerg_hhr_h5"].add(rt_name)
     for reader in READERS:
         found = find_files_and_readers(base_dir=str(tmp_path), reader=reader)[reader]
         assert {os.path.basename(f) for f in found} == expected[reader], reader
@@ -178,7 +194,7 @@ def test_frequency_query_picks_registry_nearest_channel(
     )
 
 
-@pytest.mark.parametrize("reader", [r for r in READERS if r != "dpr_l2a_h5"])
+@pytest.mark.parametrize("reader", L1C_READERS)
 def test_every_channel_is_found_by_its_passband_without_ambiguity(plugin_config, reader):
     path = GRANULES[READER_PRODUCTS[reader]]
     sensor = xgpm.sensors.from_product(READER_PRODUCTS[reader])
@@ -199,7 +215,7 @@ def test_frequency_query_outside_every_window_is_unknown(plugin_config, gmi_path
         scn.load([DataQuery(frequency_range=60.0, polarization="V")])
 
 
-@pytest.mark.parametrize("reader", [r for r in READERS if r != "dpr_l2a_h5"])
+@pytest.mark.parametrize("reader", L1C_READERS)
 def test_every_1c_reader_loads_every_channel_of_its_real_granule(plugin_config, reader):
     product = READER_PRODUCTS[reader]
     path = GRANULES[product]
@@ -368,7 +384,7 @@ def test_importing_the_plugin_package_is_light():
 def test_importing_the_file_handlers_imports_no_torch_or_numba():
     # satpy itself imports dask.distributed (satpy.multiscene), so that one is not checked
     code = (
-        "import sys, xgpm.satpy_reader.gpm_l1c; "
+        "import sys, xgpm.satpy_reader.gpm_l1c, xgpm.satpy_reader.gpm_l2_l3; "
         "print(','.join(m for m in ('torch', 'numba') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -421,5 +437,122 @@ def test_installed_entry_point_makes_satpy_find_the_readers(gmi_path):
     assert str(ETC) in get_entry_points_config_dirs("satpy.readers", include_config_path=False)
     assert set(READERS) <= set(available_readers())
     scn = satpy.Scene(reader="gmi_l1c_h5", filenames=[str(gmi_path)])
+    scn.load(["89V"])
+    np.testing.assert_array_equal(scn["89V"].values, _xgpm_tc(gmi_path, "89V", "S1").values)
+
+
+# --------------------------------------------------------------------------------------------
+# 2A-GPROF and IMERG readers
+# --------------------------------------------------------------------------------------------
+
+GPROF_FIELDS = ("surfacePrecipitation", "probabilityOfPrecip", "convectivePrecipitation")
+
+
+@pytest.mark.parametrize("product", ["2A-GMI", "2A-SSMIS-F17-CLIM"])
+def test_gprof_reader_loads_swath_fields_equal_to_xgpm(plugin_config, product):
+    path = GRANULES[product]
+    scn = _scene("gprof_l2a_h5", path)
+    names = set(scn.available_dataset_names())
+    assert set(GPROF_FIELDS) | {"qualityFlag", "longitude_S1", "latitude_S1"} <= names
+    assert "profileNumber" not in names  # 3-D: xgpm.open_granule only
+    scn.load(list(GPROF_FIELDS))
+    ours = _xgpm_swath(path, "S1")
+    sensor = xgpm.sensors.from_product(product)
+    for name in GPROF_FIELDS:
+        field = scn[name]
+        assert field.dims == ("y", "x")
+        np.testing.assert_array_equal(field.values, ours[name].values)
+        assert isinstance(field.attrs["area"], SwathDefinition)
+        np.testing.assert_array_equal(field.attrs["area"].lats.values, ours["lat"].values)
+        assert field.attrs["sensor"] == sensor.instrument.lower()
+        assert field.attrs["platform_name"] == sensor.platform
+        assert field.attrs["scan_mode"] == "S1"
+    assert scn["surfacePrecipitation"].attrs["start_time"] == xgpm.parse_filename(path.name).start
+
+
+@pytest.mark.parametrize("product", ["IMERG-FR", "IMERG-FR-V06"])
+def test_imerg_reader_loads_the_grid_north_up_with_an_area(plugin_config, product):
+    from pyresample.geometry import AreaDefinition
+
+    path = GRANULES[product]
+    scn = _scene("imerg_hhr_h5", path)
+    names = set(scn.available_dataset_names())
+    assert {"precipitation", "randomError", "probabilityLiquidPrecipitation"} <= names
+    scn.load(["precipitation", "randomError"])
+    ours = xgpm.open_granule(path).isel(time=0)
+    for name in ("precipitation", "randomError"):
+        field = scn[name]
+        expected = ours[name].transpose("lat", "lon").isel(lat=slice(None, None, -1))
+        np.testing.assert_array_equal(field.values, expected.values)
+        assert field.attrs["sensor"] == "multiple"
+    area = scn["precipitation"].attrs["area"]
+    assert isinstance(area, AreaDefinition)
+    assert area.shape == (ours.sizes["lat"], ours.sizes["lon"])
+    lons, lats = area.get_lonlats()
+    np.testing.assert_allclose(lats[:, 0], ours["lat"].values[::-1], atol=1e-4)
+    np.testing.assert_allclose(lons[0], ours["lon"].values, atol=1e-4)
+    assert scn["precipitation"].attrs["start_time"] == dt.datetime(2000, 6, 1, 0, 0)
+    assert scn["precipitation"].attrs["end_time"] == dt.datetime(2000, 6, 1, 0, 29, 59)
+
+
+def test_imerg_area_of_a_full_grid_has_the_global_extent():
+    from xgpm.satpy_reader.gpm_l2_l3 import imerg_area
+
+    lat = np.arange(-89.95, 90, 0.1)
+    lon = np.arange(-179.95, 180, 0.1)
+    area = imerg_area(lat, lon)
+    assert area.shape == (1800, 3600)
+    np.testing.assert_allclose(area.area_extent, (-180, -90, 180, 90), atol=1e-6)
+    with pytest.raises(xgpm.XGPMError, match="regularly spaced"):
+        imerg_area(np.array([0.0]), lon)
+
+
+# --------------------------------------------------------------------------------------------
+# fsspec: URLs and FSFile objects, as satpy's own readers take them
+# --------------------------------------------------------------------------------------------
+
+FSSPEC_CASES = [
+    ("gmi_l1c_h5", "1C-GMI", "89V"),
+    ("dpr_l2a_h5", "2A-DPR", "precipRateNearSurface"),
+    ("gprof_l2a_h5", "2A-SSMIS-F17-CLIM", "surfacePrecipitation"),
+    ("imerg_hhr_h5", "IMERG-FR-V06", "precipitation"),
+]
+
+
+def _local_values(reader: str, product: str, name: str) -> np.ndarray:
+    scn = _scene(reader, GRANULES[product])
+    scn.load([name])
+    return scn[name].values
+
+
+@pytest.mark.parametrize(("reader", "product", "name"), FSSPEC_CASES)
+def test_memory_url_and_fsfile_load_like_a_local_path(plugin_config, reader, product, name):
+    fsspec = pytest.importorskip("fsspec")
+    from satpy.readers.core.remote import FSFile
+
+    path = GRANULES[product]
+    expected = _local_values(reader, product, name)
+    fs = fsspec.filesystem("memory")
+    remote = f"/xgpm-satpy-test/{reader}/{path.name}"
+    fs.pipe(remote, path.read_bytes())
+    try:
+        for filename in (f"memory://{remote}", FSFile(remote, fs)):
+            scn = satpy.Scene(reader=reader, filenames=[filename])
+            scn.load([name])
+            np.testing.assert_array_equal(scn[name].values, expected)
+            assert scn[name].attrs["start_time"] == xgpm.parse_filename(path.name).start
+    finally:
+        fs.rm(remote)
+
+
+def test_local_fsfile_is_read_by_path(plugin_config, gmi_path):
+    fsspec = pytest.importorskip("fsspec")
+    from satpy.readers.core.remote import FSFile
+
+    from xgpm.satpy_reader.gpm_l1c import granule_source
+
+    local = FSFile(str(gmi_path), fsspec.filesystem("file"))
+    assert granule_source(local) == str(gmi_path)
+    scn = satpy.Scene(reader="gmi_l1c_h5", filenames=[local])
     scn.load(["89V"])
     np.testing.assert_array_equal(scn["89V"].values, _xgpm_tc(gmi_path, "89V", "S1").values)

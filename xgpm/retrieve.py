@@ -17,8 +17,10 @@ import xarray as xr
 from xgpm import models
 from xgpm._version import __version__
 from xgpm.cf import add_cf_attrs
-from xgpm.errors import InvalidArgumentError
+from xgpm.errors import InvalidArgumentError, MissingChannelsError
 from xgpm.inference import _input_sensor, apply_model
+from xgpm.io._inputs import as_swath, single_scan_mode_hint
+from xgpm.io._merge import DEFAULT_MERGE_RADIUS_KM
 
 __all__ = ["rainrate"]
 
@@ -36,15 +38,18 @@ def rainrate(
     tile: Sequence[int] | int | None = None,
     batch_size: int = 4,
     surface_type: xr.DataArray | str | None = None,
+    merge_radius_km: float = DEFAULT_MERGE_RADIUS_KM,
 ) -> xr.Dataset:
     """Retrieve surface rain from GMI brightness temperatures.
 
     Parameters
     ----------
-    ds : Dataset or DataArray
+    ds : Dataset, DataArray or DataTree
         A 1C GMI swath (``Tc`` with dims ``cross_track``, ``along_track``, ``pmw_frequency``),
-        e.g. from :func:`xgpm.open_granule`, or the ``Tc`` DataArray itself. Other sensors must
-        be converted first with ``ds.gpm.to_gmi()``.
+        e.g. from :func:`xgpm.open_granule` or ``gpm.open_granule_dataset``, or the ``Tc``
+        DataArray itself, or a granule's DataTree of scan modes (``gpm.open_granule_datatree``,
+        ``xgpm.open_granule(path, scan_mode="all")``), merged as ``xgpm.open_granule(path)``
+        does. Other sensors must be converted first with ``ds.gpm.to_gmi()``.
     model : str
         Registered model (``"drain"``, ``"drain-13ch"``, ``"brain"``; see
         :func:`xgpm.models.list`).
@@ -66,6 +71,9 @@ def rainrate(
         Per-pixel surface class for models whose card lists it as an auxiliary input (BRAIN's
         stratified database); a variable name of ``ds``; by default ``ds["surface_type"]`` when
         present.
+    merge_radius_km : float
+        For a DataTree: search radius (km) of the nearest-neighbour merge of its scan modes
+        onto the widest swath (as :func:`xgpm.open_granule`).
 
     Returns
     -------
@@ -92,7 +100,8 @@ def rainrate(
         check runs inside the graph, which stays lazy).
     InvalidArgumentError
         Bad ``model``, ``variable``, ``quantiles``, ``chunks``, ``tile``, ``batch_size``,
-        ``device`` or ``surface_type``; not a Dataset/DataArray; an empty swath.
+        ``device`` or ``surface_type``; not a Dataset/DataArray/DataTree; an empty swath; a
+        DataTree whose scan modes are not 1C channel swaths.
 
     Examples
     --------
@@ -117,6 +126,7 @@ def rainrate(
             f"rainrate: variable must be the name (str) of the brightness temperature variable, "
             f"got {variable!r}"
         )
+    ds = as_swath(ds, "rainrate", merge_radius_km=merge_radius_km)
     if isinstance(ds, xr.Dataset):
         if variable not in ds:
             raise InvalidArgumentError(
@@ -128,12 +138,6 @@ def rainrate(
         tb = tb.assign_attrs(attrs)
     elif isinstance(ds, xr.DataArray):
         tb = ds
-    elif type(ds).__name__ == "DataTree":
-        raise InvalidArgumentError(
-            "rainrate needs one swath (an xarray Dataset or DataArray), got a DataTree of scan "
-            "modes: open the granule merged (xgpm.open_granule(path)) or pick a node "
-            "(tree['S1'].ds)"
-        )
     else:
         raise InvalidArgumentError(
             f"rainrate needs an xarray Dataset or DataArray, got {type(ds).__name__}"
@@ -170,16 +174,22 @@ def rainrate(
                 )
             auxiliary["surface_type"] = surface_type
 
-    result = apply_model(
-        tb,
-        spec,
-        output=wanted,
-        tile=tile,
-        batch_size=batch_size,
-        device=device,
-        chunks=chunks,
-        auxiliary=auxiliary,
-    )
+    try:
+        result = apply_model(
+            tb,
+            spec,
+            output=wanted,
+            tile=tile,
+            batch_size=batch_size,
+            device=device,
+            chunks=chunks,
+            auxiliary=auxiliary,
+        )
+    except MissingChannelsError as err:
+        hint = single_scan_mode_hint(tb)
+        if not hint:
+            raise
+        raise MissingChannelsError(f"{err}{hint}") from err
     if QUANTILE_OUTPUT in result and selected_quantiles:
         result = result.sel(quantile=list(selected_quantiles))
     result.attrs = {

@@ -38,6 +38,8 @@ from xgpm.errors import (
     InvalidArgumentError,
     NoOverlapError,
 )
+from xgpm.io._inputs import as_swath
+from xgpm.io._merge import DEFAULT_MERGE_RADIUS_KM
 
 __all__ = ["EARTH_RADIUS_KM", "colocate", "great_circle_km"]
 
@@ -161,6 +163,7 @@ def colocate(
     target_crs: Any = None,
     scans_per_task: int | None = None,
     num_threads: int | None = None,
+    merge_radius_km: float = DEFAULT_MERGE_RADIUS_KM,
 ) -> xr.Dataset:
     """Put ``source`` variables onto ``target``'s pixels.
 
@@ -168,11 +171,15 @@ def colocate(
     ----------
     source
         A swath (2-D ``lon``/``lat`` on (cross_track, along_track), ``time`` on along_track) or a
-        regular lat/lon grid (1-D ``lat``, ``lon``, optional ``time``).
+        regular lat/lon grid (1-D ``lat``, ``lon``, optional ``time``). Datasets opened by
+        GPM-API are taken as they are; a granule's DataTree of 1C scan modes
+        (``gpm.open_granule_datatree``, ``xgpm.open_granule(path, scan_mode="all")``) is merged
+        as ``xgpm.open_granule(path)`` does, and a one-node DataTree is its node.
     target
         A swath, a regular lat/lon grid (1-D ``lat``, ``lon``) or a projected grid (1-D ``x``,
         ``y`` and a CRS, see ``target_crs``). Its ``time`` (scalar or per scan) is the time the
         time window is measured from; a grid with a ``time`` dimension is colocated per step.
+        A DataTree as for ``source``.
     radius_km
         Search radius (great-circle km). Source pixels farther away never match.
     max_dt
@@ -202,6 +209,9 @@ def colocate(
     num_threads
         Threads used for an eager (non-dask) call (default: 1; kernels release the GIL). Lazy
         calls use dask's scheduler instead.
+    merge_radius_km
+        For a DataTree ``source`` or ``target``: search radius (km) of the nearest-neighbour
+        merge of its scan modes onto the widest swath (as :func:`xgpm.open_granule`).
 
     Returns
     -------
@@ -237,13 +247,13 @@ def colocate(
         Pixels with impossible geolocation (infinite, ``|lat| > 90``, ``|lon| > 360``) were set
         aside (treated as missing); the message says how many.
     """
+    source = as_swath(source, "colocate", merge_radius_km=merge_radius_km, role="source")
+    target = as_swath(target, "colocate", merge_radius_km=merge_radius_km, role="target")
     for name, ds in (("source", source), ("target", target)):
         if not isinstance(ds, xr.Dataset):
             hint = {
                 "DataArray": f" Pass a Dataset ({name}.to_dataset(), keeping its lon/lat/time "
                 "coords).",
-                "DataTree": " Open the granule merged (xgpm.open_granule(path)) or pick one "
-                f"scan mode's Dataset ({name}['S1'].ds).",
             }.get(type(ds).__name__, "")
             raise InvalidArgumentError(
                 f"{name} must be an xarray.Dataset, got {type(ds).__name__}.{hint}"

@@ -1,13 +1,16 @@
-"""Satpy plugin readers for NASA PPS GPM granules (1C radiometers and 2A-DPR).
+"""Satpy plugin readers for NASA PPS GPM granules (1C radiometers, 2A-DPR, 2A-GPROF, IMERG).
 
 Satpy finds the reader definitions in ``xgpm/satpy_reader/etc/readers/*.yaml`` through the
 ``satpy.readers`` entry point, and imports this package for every reader lookup, so it imports
-nothing: the file handlers live in :mod:`xgpm.satpy_reader.gpm_l1c`, loaded when a reader's YAML
-is read.
+nothing: the file handlers live in :mod:`xgpm.satpy_reader.gpm_l1c` and
+:mod:`xgpm.satpy_reader.gpm_l2_l3`, loaded when a reader's YAML is read. Every reader takes local
+paths, fsspec URLs (``s3://``, ``memory://`` ...) and :class:`satpy.readers.FSFile` objects.
 
 Readers: ``gmi_l1c_h5``, ``ssmis_l1c_h5``, ``amsr2_l1c_h5``, ``tmi_l1c_h5``, ``ssmi_l1c_h5``,
 ``atms_l1c_h5``, ``mhs_l1c_h5`` (brightness temperatures named by GPM-API channel label, e.g.
-``"89V"``) and ``dpr_l2a_h5`` (2-D near-surface fields).
+``"89V"``), ``dpr_l2a_h5`` (2-D near-surface fields), ``gprof_l2a_h5`` (2A-GPROF fields such as
+``surfacePrecipitation`` on the swath) and ``imerg_hhr_h5`` (IMERG half-hourly fields such as
+``precipitation`` on the 0.1 degree grid, an ``AreaDefinition``).
 
 Examples
 --------
@@ -28,6 +31,8 @@ READERS: tuple[str, ...] = (
     "atms_l1c_h5",
     "mhs_l1c_h5",
     "dpr_l2a_h5",
+    "gprof_l2a_h5",
+    "imerg_hhr_h5",
 )
 
 __all__ = ["READERS"]

@@ -22,12 +22,18 @@ channel; when several channels match, satpy picks the nearest centre.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 import xarray as xr
 from satpy.readers.core.file_handlers import BaseFileHandler
 from satpy.readers.pmw_channels_definitions import FrequencyDoubleSideBand, FrequencyRange
+
+try:  # satpy >= 0.57
+    from satpy.readers.core.remote import FSFile, open_file_or_filename
+except ImportError:  # pragma: no cover - older satpy
+    from satpy.readers import FSFile, open_file_or_filename
 
 from xgpm.errors import MissingVariableError
 from xgpm.io.filenames import parse_filename
@@ -39,6 +45,7 @@ __all__ = [
     "GPMDPRL2AFileHandler",
     "channel_frequency",
     "channel_dataset_name",
+    "granule_source",
     "MATCH_WINDOW_FRACTION",
 ]
 
@@ -90,6 +97,35 @@ def channel_dataset_name(sensor: Sensor, channel: Channel) -> str:
     return f"{channel.label}_{channel.scan_mode}"
 
 
+def granule_source(filename: Any) -> Any:
+    """What :func:`xgpm.open_granule` reads for a file name satpy hands to a file handler.
+
+    Like satpy's own readers (``open_file_or_filename``): a :class:`satpy.readers.FSFile` on a
+    remote file system (``s3://``, ``memory://`` ... URLs, which ``Scene`` turns into FSFiles) is
+    opened with its file system, credentials included, and read as a file object; a local one,
+    a :class:`pathlib.Path` or a string is read by path (a string URL through fsspec).
+
+    Parameters
+    ----------
+    filename : str, os.PathLike or FSFile
+        The ``filename`` of the file handler.
+
+    Returns
+    -------
+    str or file object
+    """
+    if isinstance(filename, FSFile):
+        fs = getattr(filename, "_fs", None)
+        protocol = getattr(fs, "protocol", "file") if fs is not None else "file"
+        protocols = (protocol,) if isinstance(protocol, str) else tuple(protocol)
+        if {"file", "local"} & set(protocols):
+            return os.fspath(filename)
+        return open_file_or_filename(filename)
+    if isinstance(filename, os.PathLike):
+        return os.fspath(filename)
+    return filename
+
+
 def _to_satpy(array: xr.DataArray) -> xr.DataArray:
     """Transpose an orbit array to satpy's (y, x) and keep only the scan time as coordinate."""
     array = array.transpose("along_track", "cross_track")
@@ -113,8 +149,10 @@ class _GPMGranuleFileHandler(BaseFileHandler):
         :func:`xgpm.open_granule`: an int is the number of scans per dask chunk.
         """
         super().__init__(filename, filename_info, filetype_info)
-        self._pps_name = parse_filename(str(filename))
-        tree = open_granule(str(filename), scan_mode="all", variables=self.variables, chunks=chunks)
+        self._pps_name = parse_filename(os.path.basename(str(filename)))
+        # kept open for the lazy reads of a remote file (a file object)
+        self._source = granule_source(filename)
+        tree = open_granule(self._source, scan_mode="all", variables=self.variables, chunks=chunks)
         self._scan_modes: dict[str, xr.Dataset] = {
             name: node.to_dataset() for name, node in tree.children.items()
         }
@@ -264,9 +302,12 @@ class GPMDPRL2AFileHandler(_GPMGranuleFileHandler):
     ``_HS`` suffix.
     """
 
+    #: Scan modes exposed, in priority order; datasets of later modes get a ``_<mode>`` suffix.
+    scan_mode_priority: tuple[str, ...] = DPR_SCAN_MODES
+
     def _dynamic_infos(self) -> Iterator[dict]:
         file_type = self.filetype_info["file_type"]
-        modes = [m for m in DPR_SCAN_MODES if m in self._scan_modes]
+        modes = [m for m in self.scan_mode_priority if m in self._scan_modes]
         yield from self._coordinate_infos(modes)
         for i, mode in enumerate(modes):
             ds = self._scan_modes[mode]

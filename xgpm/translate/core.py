@@ -23,6 +23,8 @@ import xarray as xr
 from xgpm import models
 from xgpm.cf import add_cf_attrs
 from xgpm.errors import InvalidArgumentError, MissingChannelsError, ModelNotFoundError
+from xgpm.io._inputs import as_swath, single_scan_mode_hint
+from xgpm.io._merge import DEFAULT_MERGE_RADIUS_KM
 from xgpm.translate import grid
 
 __all__ = ["SAMPLINGS", "find_model", "to_gmi", "to_gmi_models"]
@@ -141,14 +143,19 @@ def to_gmi(
     tile: Sequence[int] | int | None = None,
     batch_size: int = 4,
     torch_threads: int | None = None,
+    merge_radius_km: float = DEFAULT_MERGE_RADIUS_KM,
 ) -> xr.Dataset:
     """Translate a radiometer's 1C swath into pseudo-GMI brightness temperatures.
 
     Parameters
     ----------
-    ds : Dataset
+    ds : Dataset or DataTree
         A 1C swath of a constellation radiometer (``xgpm.open_granule``; ``Tc`` on
-        cross_track, along_track, pmw_frequency; lon/lat/time coords), NumPy- or dask-backed.
+        cross_track, along_track, pmw_frequency; lon/lat/time coords), NumPy- or dask-backed,
+        or what GPM-API returns: a Dataset holding the model's channels
+        (``gpm.open_granule_dataset``), or a granule's DataTree of scan modes
+        (``gpm.open_granule_datatree``, ``xgpm.open_granule(path, scan_mode="all")``), whose
+        scan modes are merged as ``xgpm.open_granule(path)`` does.
     model : str
         Translation method (``"cyclegan_r"``, ``"redgan"``, ``"quantile_mapping"``,
         ``"identity"``) or a card name (``"quantile_mapping-ssmis"``); the card for the data's
@@ -166,6 +173,9 @@ def to_gmi(
         Brightness-temperature variable.
     device, tile, batch_size, torch_threads
         Passed to :func:`xgpm.inference.apply_model` (torch models).
+    merge_radius_km : float
+        For a DataTree: search radius (km) of the nearest-neighbour merge of its scan modes
+        onto the widest swath (as :func:`xgpm.open_granule`).
 
     Returns
     -------
@@ -183,7 +193,9 @@ def to_gmi(
         No translation model of that method for the data's sensor (the message lists those
         that exist).
     MissingChannelsError
-        The data lacks channels the model reads, or ``channels`` names non-GMI channels.
+        The data lacks channels the model reads (one scan mode of a multi-swath sensor, such
+        as SSMIS S1: the message points to the merged swath and the DataTree), or ``channels``
+        names non-GMI channels.
     InvalidArgumentError
         Bad ``sampling``, ``model``, ``channels``, ``chunks``, ``tile``, ``batch_size`` or
         ``device``; no ``variable``; not a Dataset; an empty swath; a swath without
@@ -202,12 +214,11 @@ def to_gmi(
     from xgpm.inference import apply_model
     from xgpm.translate.baselines import GMI_CHANNELS
 
+    ds = as_swath(ds, "to_gmi", merge_radius_km=merge_radius_km)
     if not isinstance(ds, xr.Dataset):
         hint = {
             "DataArray": ": pass the Dataset the variable comes from (it carries lon/lat and "
             "the sensor), or da.to_dataset()",
-            "DataTree": ": open the granule merged (xgpm.open_granule(path)) or pick a scan "
-            "mode's node (tree['S1'].ds)",
         }.get(type(ds).__name__, "")
         raise InvalidArgumentError(
             f"to_gmi needs an xarray Dataset (a 1C swath), got {type(ds).__name__}{hint}"
@@ -275,7 +286,13 @@ def to_gmi(
 
     swath = ds[[variable]]
     source_tb = swath[variable]
-    check_inputs(source_tb.assign_attrs({**ds.attrs, **source_tb.attrs}), spec, "pmw_frequency")
+    try:
+        check_inputs(source_tb.assign_attrs({**ds.attrs, **source_tb.attrs}), spec, "pmw_frequency")
+    except MissingChannelsError as err:
+        hint = single_scan_mode_hint(ds)
+        if not hint:
+            raise
+        raise MissingChannelsError(f"{err}{hint}") from err
     grid.check_swath(swath, "to_gmi: ds")
     # In-memory data are checked here, on the source pixels (the counts are the user's pixels);
     # dask data inside the graph by apply_model (on the densified pixels), so nothing is
