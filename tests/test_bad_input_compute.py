@@ -22,7 +22,7 @@ import xarray as xr
 torch = pytest.importorskip("torch")
 
 import xgpm  # noqa: E402, F401 - registers the accessor
-from xgpm import evaluate, matchups, models, reference  # noqa: E402
+from xgpm import matchups, models  # noqa: E402
 from xgpm.colocation import colocate  # noqa: E402
 from xgpm.colocation._testing import dpr_orbit, gmi_orbit, ssmis_orbit  # noqa: E402
 from xgpm.errors import (  # noqa: E402
@@ -38,7 +38,8 @@ from xgpm.models._testing import register_random_unet  # noqa: E402
 from xgpm.models.brain import BrainRetrieval  # noqa: E402
 from xgpm.retrieve import rainrate  # noqa: E402
 from xgpm.translate import to_gmi  # noqa: E402
-from xgpm.verify import score  # noqa: E402
+from xgpm.verify import reference, score  # noqa: E402
+from xgpm.verify import retrieval as evaluate  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -962,7 +963,7 @@ def test_lazy_input_stays_lazy_and_raises_at_compute(name: str, build, data: dic
 
 
 def test_lazy_check_does_not_compute_while_building(data: dict, monkeypatch) -> None:
-    from xgpm import inference
+    from xgpm.models import inference
 
     calls = []
     original = inference.check_brightness_temperatures

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from scipy.ndimage import gaussian_filter
 
 from xgpm.errors import InvalidArgumentError, NoValidPairsError, XGPMError
-from xgpm.evaluate import (
+from xgpm.verify.retrieval import (
     COHERENCE_THRESHOLD,
     coherence_spectrum,
     effective_resolution,

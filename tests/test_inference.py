@@ -16,9 +16,9 @@ torch = pytest.importorskip("torch")
 import xgpm  # noqa: E402
 import xgpm.models as models  # noqa: E402
 from xgpm.errors import InvalidArgumentError, MissingChannelsError  # noqa: E402
-from xgpm.inference import apply_model, auto_chunks, model_preloader, predict_numpy  # noqa: E402
 from xgpm.models._testing import random_unet, register_random_unet, tiny_card  # noqa: E402
 from xgpm.models.brain import BrainRetrieval  # noqa: E402
+from xgpm.models.inference import apply_model, auto_chunks, model_preloader, predict_numpy  # noqa: E402
 from xgpm.retrieve import rainrate  # noqa: E402
 
 from .conftest import GRANULES  # noqa: E402
@@ -110,7 +110,7 @@ def test_tiled_equals_whole_swath_for_any_chunking(rows, cols):
     [((1,) * 10, 4, (4, 6)), ((5, 1, 1, 9), 3, (5, 11)), ((2, 2), 23, (4,)), ((30,), 5, (30,))],
 )
 def test_small_chunks_are_merged(chunks, minimum, expected):
-    from xgpm.inference import _merge_small
+    from xgpm.models._tiling import _merge_small
 
     merged = _merge_small(chunks, minimum)
     assert sum(merged) == sum(chunks)

@@ -14,7 +14,7 @@ torch = pytest.importorskip("torch")
 
 from xgpm import models  # noqa: E402
 from xgpm.errors import InvalidArgumentError  # noqa: E402
-from xgpm.scoring import learned  # noqa: E402
+from xgpm.verify.learned import scorer as learned  # noqa: E402
 
 H, W = 16, 24
 LAT0, LON0 = 43.05, 0.05
@@ -217,7 +217,7 @@ def test_shipped_scorer_loads_from_the_registry():
 
 
 def test_cli_trains_saves_and_the_registry_loads_it(tmp_path):
-    from xgpm.scoring import cli
+    from xgpm.verify.learned import cli
 
     rng = np.random.default_rng(4)
     for month, seed in ((3, 1), (4, 2)):
@@ -250,7 +250,7 @@ def test_cli_trains_saves_and_the_registry_loads_it(tmp_path):
 def test_cli_options_join_an_existing_train_parser():
     import argparse
 
-    from xgpm.scoring import cli
+    from xgpm.verify.learned import cli
 
     parser = argparse.ArgumentParser()
     parser.add_argument("model")

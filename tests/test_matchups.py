@@ -317,7 +317,7 @@ def _cheap_rtm(scene, channels, incidence=None):
 def test_cli_on_simulated_granules(tmp_path, capsys) -> None:
     import argparse
 
-    from xgpm import matchups_cli
+    from xgpm.matchups import cli as matchups_cli
     from xgpm.simulate import products as P
 
     region = P.Region.square("small", 46.5, 2.5, 300.0)

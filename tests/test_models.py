@@ -515,7 +515,7 @@ def _matchups(path, channels, n=4, size=16):
 def test_xgpm_train_drain_and_brain_from_a_matchup_store(registry_dir):
     import argparse
 
-    from xgpm.models import cli
+    from xgpm.pipelines import cli
 
     store = _matchups(registry_dir / "m.zarr", ["37V", "37H", "89V", "89H"])
     parser = argparse.ArgumentParser()

@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from xgpm import reference
 from xgpm.errors import InvalidArgumentError, NoOverlapError
 from xgpm.io import odim
+from xgpm.verify import reference
 
 
 @pytest.fixture(scope="module")

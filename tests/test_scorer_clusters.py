@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from xgpm.errors import InvalidArgumentError
-from xgpm.scoring import clusters as cl
+from xgpm.verify.learned import clusters as cl
 
 
 def _blobs(n_per: int = 40, dim: int = 6, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -12,7 +12,7 @@ import xarray as xr
 import xgpm
 import xgpm.verify as xv
 from xgpm.errors import InvalidArgumentError
-from xgpm.scoring import DEFAULT_FEATURES, QualityIndexBaseline, target_scores
+from xgpm.verify.learned import DEFAULT_FEATURES, QualityIndexBaseline, target_scores
 
 COEF = np.array([0.6, -0.2, 0.3, 0.1, -0.25])
 INTERCEPT = 0.05

@@ -37,7 +37,7 @@ _LAZY: dict[str, str] = {
     "simulate": "xgpm.simulate",
     "scoring": "xgpm.scoring",
     "evaluate": "xgpm.evaluate",
-    "evaluate_retrieval": "xgpm.evaluate",
+    "evaluate_retrieval": "xgpm.verify.retrieval",
     "open_radar_composite": "xgpm.io.odim",
     "verify": "xgpm.verify",
     "score": "xgpm.verify",

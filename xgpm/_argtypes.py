@@ -10,7 +10,15 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-__all__ = ["fraction", "non_negative_float", "non_negative_int", "positive_float", "positive_int"]
+__all__ = [
+    "add_no_progress",
+    "add_overwrite",
+    "fraction",
+    "non_negative_float",
+    "non_negative_int",
+    "positive_float",
+    "positive_int",
+]
 
 
 def _number(text: str, kind: type, what: str) -> Any:
@@ -58,3 +66,18 @@ def fraction(text: str) -> float:
     if not 0.0 <= value <= 1.0:
         raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}")
     return value
+
+
+# ------------------------------------------------------------------------------------------
+# argument blocks repeated across the sub-commands
+# ------------------------------------------------------------------------------------------
+
+
+def add_no_progress(parser: argparse.ArgumentParser) -> None:
+    """``--no-progress``: hide the progress bar (``args.no_progress``)."""
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
+def add_overwrite(parser: argparse.ArgumentParser, help: str = "replace an existing store") -> None:
+    """``--overwrite`` (``args.overwrite``)."""
+    parser.add_argument("--overwrite", action="store_true", help=help)

@@ -120,7 +120,7 @@ class _Base:
         :func:`xgpm.scoring.learned.score_without_reference`.
         """
         if reference is None:
-            from xgpm.scoring.learned import score_without_reference
+            from xgpm.verify.learned.scorer import score_without_reference
 
             return score_without_reference(self._obj, **kwargs)
         from xgpm.verify import score

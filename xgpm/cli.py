@@ -28,6 +28,14 @@ import sys
 from collections.abc import Iterator
 from typing import Any, NoReturn
 
+from xgpm._argtypes import (  # noqa: F401  (re-exported: the types' old home)
+    fraction,
+    non_negative_float,
+    non_negative_int,
+    positive_float,
+    positive_int,
+)
+
 __all__ = [
     "COMMANDS",
     "EXIT_FAILED",
@@ -49,8 +57,8 @@ __all__ = [
 COMMANDS: dict[str, str] = {
     "info": "xgpm.cli",
     "simulate": "xgpm.simulate.cli",
-    "matchups": "xgpm.matchups_cli",
-    "train": "xgpm.models.cli",
+    "matchups": "xgpm.matchups.cli",
+    "train": "xgpm.pipelines.cli",
     "demo": "xgpm.demo",
     "process": "xgpm.process.cli",
     "evaluate": "xgpm.translate.evaluate_cli",
@@ -65,58 +73,6 @@ EXIT_INTERRUPTED = 130
 
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _LOG_FORMAT = "%(name)s: %(levelname)s: %(message)s"
-
-
-# ------------------------------------------------------------------------------------------
-# argument types shared by the sub-commands (argparse ``type=``)
-# ------------------------------------------------------------------------------------------
-
-
-def _number(text: str, kind: type, what: str) -> Any:
-    try:
-        return kind(text)
-    except (TypeError, ValueError):
-        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
-
-
-def positive_int(text: str) -> int:
-    """``type=`` for an integer >= 1 (the message names the value)."""
-    value = _number(text, int, "an integer >= 1")
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
-    return value
-
-
-def non_negative_int(text: str) -> int:
-    """``type=`` for an integer >= 0."""
-    value = _number(text, int, "an integer >= 0")
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
-    return value
-
-
-def positive_float(text: str) -> float:
-    """``type=`` for a finite number > 0."""
-    value = _number(text, float, "a number > 0")
-    if not 0.0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
-    return value
-
-
-def non_negative_float(text: str) -> float:
-    """``type=`` for a finite number >= 0."""
-    value = _number(text, float, "a number >= 0")
-    if not 0.0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
-    return value
-
-
-def fraction(text: str) -> float:
-    """``type=`` for a number in [0, 1]."""
-    value = _number(text, float, "a number in [0, 1]")
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}")
-    return value
 
 
 def _log_level(text: str) -> str:

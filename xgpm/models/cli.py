@@ -1,4 +1,4 @@
-"""``xgpm train MODEL --matchups ZARR``: train a registered model on colocated scenes.
+"""``xgpm train MODEL --matchups ZARR``: train a registered retrieval model on colocated scenes.
 
 The matchups store (Zarr, or NetCDF) holds GMI brightness temperatures and the reference rain
 on the same pixels, as scenes:
@@ -18,13 +18,20 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from xgpm.cli import positive_float, positive_int
+from xgpm._argtypes import positive_float, positive_int
+from xgpm._deprecated import moved_names
 from xgpm.errors import InvalidArgumentError
 
-__all__ = ["add_parser", "run", "train_from_matchups"]
+__all__ = ["add_retrieval_arguments", "retrieval_models", "run_retrieval", "train_from_matchups"]
+
+# `xgpm train` (the dispatcher over every trainer) moved up to xgpm.pipelines.cli: it reaches the
+# trainers of the capabilities above models (scorer, to-gmi, the pipelines).
+__getattr__ = moved_names(
+    __name__, {"add_parser": "xgpm.pipelines.cli", "run": "xgpm.pipelines.cli"}
+)
 
 
-def _retrieval_models() -> list[str]:
+def retrieval_models() -> list[str]:
     """Registered retrieval models (cards without a ``task`` or with ``task: retrieval``)."""
     from xgpm import models
 
@@ -36,8 +43,17 @@ def _retrieval_models() -> list[str]:
     return names
 
 
-def _add_retrieval_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--matchups", required=True, help="Zarr (or NetCDF) matchup scenes")
+def add_retrieval_arguments(
+    parser: argparse.ArgumentParser, *, matchups_required: bool = True
+) -> None:
+    """The options of ``xgpm train <retrieval model>``.
+
+    ``--matchups`` is optional where another option can replace it (:func:`run_retrieval` then
+    refuses a run without it).
+    """
+    parser.add_argument(
+        "--matchups", required=matchups_required, help="Zarr (or NetCDF) matchup scenes"
+    )
     parser.add_argument("--name", help="save under this name (default: MODEL)")
     parser.add_argument("--output-dir", help="registry directory to write (default: the package's)")
     parser.add_argument("--epochs", type=positive_int, default=20)
@@ -62,38 +78,13 @@ def _add_retrieval_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Register ``xgpm train`` and its trainers (one sub-command per trainable model family).
-
-    ``xgpm train <retrieval model> --matchups ZARR`` (every registered retrieval card: drain,
-    drain-13ch, brain ...), ``xgpm train scorer --archive ...`` (the IMERG scorer) and
-    ``xgpm train to-gmi --method ... --source ...`` (translation models).
-    """
-    from xgpm.scoring import cli as scorer_cli
-    from xgpm.translate import train as to_gmi_train
-
-    parser = subparsers.add_parser(
-        "train", help="train a model: retrieval (drain, brain ...), scorer, to-gmi"
-    )
-    trainers = parser.add_subparsers(dest="model", metavar="MODEL", required=True)
-    for name in _retrieval_models():
-        sub = trainers.add_parser(name, help=f"train the retrieval model {name!r} on matchups")
-        _add_retrieval_arguments(sub)
-        sub.set_defaults(train_run=_run_retrieval)
-    scorer = trainers.add_parser("scorer", help="train the IMERG scorer (no-reference scores)")
-    scorer_cli.add_arguments(scorer)
-    scorer.set_defaults(train_run=scorer_cli.run)
-    to_gmi = to_gmi_train.add_parser(trainers)
-    to_gmi.set_defaults(train_run=to_gmi_train.run)
-    return parser
-
-
-def run(args: argparse.Namespace) -> int:
-    """Run ``xgpm train MODEL``."""
-    return args.train_run(args)
-
-
-def _run_retrieval(args: argparse.Namespace) -> int:
+def run_retrieval(args: argparse.Namespace) -> int:
+    """Run ``xgpm train <retrieval model>`` (:func:`train_from_matchups`)."""
+    if getattr(args, "matchups", None) is None:
+        raise InvalidArgumentError(
+            f"xgpm train {args.model}: give the matchup store with --matchups ZARR (or "
+            "--simulate WORK for the benchmark pipeline on simulated data)"
+        )
     if "://" not in str(args.matchups) and not Path(args.matchups).exists():
         from xgpm.errors import StorageError
 

@@ -15,6 +15,8 @@ import math
 import sys
 from typing import Any
 
+from xgpm._argtypes import add_no_progress, add_overwrite
+
 __all__ = ["add_parser", "run", "main"]
 
 
@@ -93,9 +95,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--chunk", type=int, default=1024, help="Zarr chunk size along along_track")
     p.add_argument("--storage-options", type=_options, help="fsspec options of SOURCE (JSON)")
     p.add_argument("--store-options", type=_options, help="fsspec options of STORE (JSON)")
-    p.add_argument("--overwrite", action="store_true", help="delete STORE first")
+    add_overwrite(p, help="delete STORE first")
     p.add_argument("--retry-failed", action="store_true", help="retry granules that failed")
-    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_no_progress(p)
     p.add_argument(
         "--wait",
         nargs="?",

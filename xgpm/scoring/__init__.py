@@ -1,12 +1,13 @@
-"""Scoring IMERG maps without a reference: ``xgpm.scoring``.
+"""Scoring IMERG maps without a reference: ``xgpm.scoring``, now :mod:`xgpm.verify.learned`.
 
-:mod:`xgpm.scoring.baseline` predicts per-map scores from IMERG's own quality index (the yardstick
-a learned scorer must beat). See ``docs/scoring.md``.
+``xgpm.scoring`` stays a public name; its submodules (``baseline``, ``learned``, ``clusters``,
+``cli``) re-export their public names from :mod:`xgpm.verify.learned` for good, their private
+ones for one release with a ``DeprecationWarning``.
 """
 
 from __future__ import annotations
 
-from xgpm.scoring.baseline import (
+from xgpm.verify.learned.baseline import (
     DEFAULT_FEATURES,
     QualityIndexBaseline,
     evaluate_predictions,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from xgpm._argtypes import positive_float
+from xgpm._argtypes import add_no_progress, positive_float
 
 __all__ = ["add_parser", "run"]
 
@@ -79,7 +79,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     p.add_argument("--imerg-run", default="FR", choices=("FR", "LR", "ER"))
     p.add_argument("--radar-step", default="5min", help="radar accumulation period")
-    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_no_progress(p)
     p.set_defaults(func=run)
     return p
 

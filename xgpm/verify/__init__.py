@@ -7,6 +7,13 @@ mergeable accumulators (:class:`ScoreAccumulator`) and :func:`score`.
 
 Conventions: pairs are used where forecast and reference are both finite (and ``mask`` is True);
 event = ``value >= threshold``; FSS with zero padding outside the domain. See ``docs/verify.md``.
+
+Also here, imported on demand (not by this package): the retrieval evaluation
+(:mod:`~xgpm.verify.retrieval`, with :mod:`~xgpm.verify.resolution` and
+:mod:`~xgpm.verify.calibration`; formerly ``xgpm.evaluate``), the radar references
+(:mod:`~xgpm.verify.reference`; formerly ``xgpm.reference``), the learned scorer
+(:mod:`xgpm.verify.learned`; formerly ``xgpm.scoring``) and ground-radar validation
+(:mod:`~xgpm.verify.ground_radar`).
 """
 
 from __future__ import annotations
