@@ -275,8 +275,8 @@ def run_demo(
     import xgpm
     from xgpm.io.odim import open_radar_composite
     from xgpm.plot import plot_compare
-    from xgpm.reference import reference_for
     from xgpm.simulate.products import simulate_to_disk
+    from xgpm.verify.reference import reference_for
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -496,7 +496,7 @@ def _colocate_dpr(xgpm: Any, dpr: Any, target: Any) -> Any:
 def _retrieval_stats(rain: Any, coloc: Any) -> dict[str, float]:
     """DRAIN against the DPR on the same footprints, where the DPR saw (SatRain's metrics)."""
     from xgpm.errors import NoValidPairsError
-    from xgpm.evaluate import evaluate_retrieval
+    from xgpm.verify.retrieval import evaluate_retrieval
 
     reference = coloc["precipRateNearSurface"].transpose(*rain["surface_precip"].dims)
     stats = {
@@ -611,7 +611,7 @@ def _learned_figure(learned: Any, scores: Any):
 def _cluster_map(learned: Any):
     """The scorer's SOM coloured by its nodes' median CSI, the demo's half hours starred."""
     from xgpm import models
-    from xgpm.scoring.clusters import plot_som_scores
+    from xgpm.verify.learned.clusters import plot_som_scores
 
     net = models.load("scorer", "cpu")
     stats = net.som_stats[:, 0, :].numpy()  # target 0: CSI at 1 mm/h

@@ -18,9 +18,9 @@ from xgpm import models
 from xgpm._version import __version__
 from xgpm.cf import add_cf_attrs
 from xgpm.errors import InvalidArgumentError, MissingChannelsError
-from xgpm.inference import _input_sensor, apply_model
 from xgpm.io._inputs import as_swath, single_scan_mode_hint
 from xgpm.io._merge import DEFAULT_MERGE_RADIUS_KM
+from xgpm.models.inference import _input_sensor, apply_model
 
 __all__ = ["rainrate"]
 

@@ -31,7 +31,7 @@ def write_figures(r: dict, arrays, root: Path) -> list[str]:
     import xarray as xr
     from matplotlib.colors import LogNorm
 
-    from xgpm.evaluate import plot_quantile_calibration, quantile_calibration
+    from xgpm.verify.calibration import plot_quantile_calibration, quantile_calibration
 
     ref, drain, brain, *more = arrays
     predictors = [("DRAIN", "drain", drain), ("BRAIN", "brain", brain)]

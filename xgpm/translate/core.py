@@ -97,7 +97,7 @@ def find_model(model: str, sensor: str) -> models.ModelSpec:
 
 
 def _source_sensor(ds: xr.Dataset, variable: str) -> str:
-    from xgpm.inference import _input_sensor
+    from xgpm.models.inference import _input_sensor
 
     tb = ds[variable]
     sensor = _input_sensor(tb.assign_attrs({**ds.attrs, **tb.attrs}))
@@ -211,7 +211,7 @@ def to_gmi(
     >>> pseudo = xgpm.translate.to_gmi(ssmis, "quantile_mapping")  # doctest: +SKIP
     >>> rain = pseudo.gpm.rainrate()  # doctest: +SKIP
     """
-    from xgpm.inference import apply_model
+    from xgpm.models.inference import apply_model
     from xgpm.translate.baselines import GMI_CHANNELS
 
     ds = as_swath(ds, "to_gmi", merge_radius_km=merge_radius_km)
@@ -282,7 +282,7 @@ def to_gmi(
             f"model card {spec.source}: inputs.sampling must be one of {SAMPLINGS}, "
             f"not {model_sampling!r}"
         )
-    from xgpm.inference import check_brightness_temperatures, check_inputs
+    from xgpm.models.inference import check_brightness_temperatures, check_inputs
 
     swath = ds[[variable]]
     source_tb = swath[variable]

@@ -289,7 +289,7 @@ def _labels(reference: xr.Dataset, mask: np.ndarray) -> pd.DataFrame:
 def _model_token(name: str) -> str:
     """Cache key of a model: name, version, weights file size/mtime, inference engine version."""
     from xgpm import models
-    from xgpm.inference import ENGINE_VERSION
+    from xgpm.models.inference import ENGINE_VERSION
 
     spec = models.card(name)
     token = f"{spec.name}|{spec.version}|{spec.source}|engine{ENGINE_VERSION}"
@@ -421,7 +421,7 @@ def _read_cached(path: Path, n_rain: int, n_tb: int) -> tuple[np.ndarray, np.nda
 
 
 def _rain_scores(pred: np.ndarray, ref: np.ndarray) -> dict[str, float]:
-    from xgpm.evaluate import evaluate_retrieval
+    from xgpm.verify.retrieval import evaluate_retrieval
 
     ok = np.isfinite(pred) & np.isfinite(ref)
     if ok.sum() < 10:

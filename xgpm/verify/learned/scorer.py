@@ -94,7 +94,7 @@ class ScorerTrainResult:
         m = self.model
         return {
             "architecture": {
-                "name": "xgpm.scoring.learned:ScorerNet",
+                "name": "xgpm.verify.learned.network:ScorerNet",
                 "kwargs": {
                     "in_channels": m.in_channels,
                     "height": m.height,
