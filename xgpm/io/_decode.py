@@ -73,26 +73,54 @@ class Decoder:
             self.replace or self.valid_min is not None or self.above is not None
         )
 
-    def __call__(self, raw: np.ndarray) -> np.ndarray:
-        """Decode stored values (any shape) to the data model."""
+    def __call__(self, raw: np.ndarray, inplace: bool = False) -> np.ndarray:
+        """Decode stored values (any shape) to the data model.
+
+        Parameters
+        ----------
+        raw : numpy.ndarray
+            Values as stored.
+        inplace : bool
+            ``raw`` is a fresh buffer nobody else holds (a block just read from the file): when
+            no dtype change or replacement is needed, NaN is written into it instead of a copy.
+        """
         raw = np.asarray(raw)
         plain = not (self.missing or self.replace) and self.valid_min is None
         if self.out_dtype.kind != "f" or (plain and self.above is None):
             return raw.astype(self.out_dtype, copy=False)
-        out = raw.astype(self.out_dtype, copy=True)
-        bad = np.zeros(raw.shape, dtype=bool)
+        reuse = (
+            inplace
+            and not self.replace
+            and raw.dtype == self.out_dtype
+            and raw.flags.writeable
+            and raw.ndim > 0
+        )
+        # every mask is taken from the stored values before anything is written (``out`` may
+        # be ``raw`` itself)
+        out = raw if reuse else raw.astype(self.out_dtype, copy=True)
+        bad: np.ndarray | None = None
+
+        def add(mask: np.ndarray) -> None:
+            nonlocal bad
+            if bad is None:
+                bad = mask
+            else:
+                np.logical_or(bad, mask, out=bad)
+
         for code in self.missing:
-            bad |= raw == code
+            add(raw == code)
         with np.errstate(invalid="ignore"):
             if self.valid_min is not None:
-                bad |= raw < self.valid_min
+                add(raw < self.valid_min)
             if self.above is not None:
-                bad |= raw <= self.above
+                add(raw <= self.above)
         for code, value in self.replace:
             hit = raw == code
             out[hit] = value
-            bad &= ~hit
-        out[bad] = np.nan
+            if bad is not None:
+                bad &= ~hit
+        if bad is not None:
+            np.copyto(out, np.nan, where=bad, casting="unsafe")
         return out
 
     def describe(self) -> dict[str, Any]:

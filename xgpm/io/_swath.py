@@ -199,6 +199,7 @@ def _lazy_array(
         axes,
         valid_range,
         decoder=decoder,
+        contiguous=chunks is not None,
     )
     if chunks is None:
         return indexing.LazilyIndexedArray(_LazyBackendArray(lazy)), dims
