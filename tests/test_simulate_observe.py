@@ -12,6 +12,7 @@ from xgpm import sensors
 from xgpm.errors import InvalidArgumentError, UnknownSensorError
 from xgpm.io.odim import france_1km, open_radar_composite, write_radar_composite
 from xgpm.simulate import instruments, orbits
+from xgpm.simulate import imerg as imerg_sim
 from xgpm.simulate import products as P
 
 # A small box over central France crossed by GMI (+DPR) and SSMIS-F17 on 2021-01-01 05-07 UTC.
@@ -565,7 +566,7 @@ def test_imerg_fields_are_consistent_with_each_other():
     assert np.corrcoef(ir.ravel(), q.ravel())[0, 1] < -0.5
     assert q[ir >= 20].mean() < q[ir == 0].mean()
     # IR-dominated estimates are further from the (static) truth than those at an overpass.
-    truth = P._truth_grid_mean(
+    truth = imerg_sim._truth_grid_mean(
         ds.lat.values,
         ds.lon.values,
         ds.time.values[:1],
