@@ -11,8 +11,8 @@ import xgpm
 from xgpm import sensors
 from xgpm.errors import InvalidArgumentError, UnknownSensorError
 from xgpm.io.odim import france_1km, open_radar_composite, write_radar_composite
-from xgpm.simulate import instruments, orbits
 from xgpm.simulate import imerg as imerg_sim
+from xgpm.simulate import instruments, orbits
 from xgpm.simulate import products as P
 
 # A small box over central France crossed by GMI (+DPR) and SSMIS-F17 on 2021-01-01 05-07 UTC.
