@@ -285,3 +285,21 @@ def test_console_script_on_a_missing_granule(tmp_path):
     lines = _lines(done.stderr)
     assert len(lines) == 1 and lines[0].startswith("xgpm info: error: ")
     assert "missing.HDF5" in lines[0]
+
+
+def test_every_option_has_help_and_shows_its_default():
+    import argparse
+
+    from xgpm.cli import build_parser
+
+    missing, parsers = [], [("xgpm", build_parser())]
+    while parsers:
+        path, parser = parsers.pop()
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                parsers += [(f"{path} {name}", sub) for name, sub in action.choices.items()]
+            elif action.option_strings and not action.help:
+                missing.append(f"{path} {action.option_strings[0]}")
+            elif action.option_strings and action.default not in (None, False, argparse.SUPPRESS):
+                assert "default" in action.help, (path, action.option_strings, action.help)
+    assert not missing, missing

@@ -170,6 +170,52 @@ def _add_logging_options(parser: argparse.ArgumentParser, depth: int = 0) -> Non
         _add_logging_options(sub, depth + 1)
 
 
+#: help of options that several sub-commands share, for those that state none themselves
+_SHARED_HELP = {
+    "imerg_run": "IMERG run to write: FR (final), LR (late) or ER (early)",
+    "kind": "matchups to build: GMI-DPR (retrieval training) or GMI-X (translation pairs)",
+    "epochs": "passes over the training data",
+    "batch_size": "samples per optimiser step",
+    "learning_rate": "learning rate of the Adam optimiser",
+    "tb_var": "brightness-temperature variable of the matchup store",
+    "rain_var": "reference rain variable of the matchup store",
+    "stage": "run only this stage of the pipeline (data, train, eval) or all of them",
+    "seed": "random seed: the same seed gives the same result",
+    "days_per_month": "simulated days per month of the training archive",
+    "reconstruction_weight": "weight of the autoencoder's reconstruction loss",
+    "method": "translation method to train",
+    "source": "source sensor family whose swaths are translated",
+    "regions": "simulated regions, comma-separated",
+    "dates": "simulated training days, comma-separated (YYYY-MM-DD)",
+    "tile": "training tile size in pixels (along-track, cross-track)",
+    "max_tiles": "use at most this many training tiles",
+    "device": "torch device (cpu, cuda, cuda:1 ...); default: cuda when available, else cpu",
+    "no_progress": "no progress bars",
+}
+
+
+def _document_options(parser: argparse.ArgumentParser) -> None:
+    """Give every option a help text and show its default, in ``parser`` and its sub-parsers."""
+    for action in parser._actions:  # noqa: SLF001 - argparse has no public walk
+        if not action.option_strings or action.dest.startswith("_") or action.help is not None:
+            pass
+        else:
+            action.help = _SHARED_HELP.get(action.dest, action.dest.replace("_", " "))
+        default = action.default
+        shown = not (default is None or default is False or default == argparse.SUPPRESS)
+        shown = shown and not (isinstance(default, (list, tuple, dict)) and not default)
+        if (
+            action.option_strings
+            and shown
+            and isinstance(action.help, str)
+            and "default" not in action.help
+            and not action.dest.startswith("_")
+        ):
+            action.help += " (default: %(default)s)"
+    for sub in _subparsers(parser):
+        _document_options(sub)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with every sub-command registered."""
     from xgpm import __version__
@@ -186,6 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub = module.add_parser(subparsers)
         sub.set_defaults(_command_module=module_name)
     _add_logging_options(parser)
+    _document_options(parser)
     return parser
 
 
