@@ -303,3 +303,12 @@ def test_every_option_has_help_and_shows_its_default():
             elif action.option_strings and action.default not in (None, False, argparse.SUPPRESS):
                 assert "default" in action.help, (path, action.option_strings, action.help)
     assert not missing, missing
+
+
+def test_verbose_shows_what_the_readers_do(gmi_path, capsys):
+    """Not only `process` logs: -vv shows the reader's debug lines, -v the writer's."""
+    assert cli.main(["info", str(gmi_path), "-vv"]) == 0
+    err = capsys.readouterr().err
+    assert "1C-GMI" in err and "scan modes S1, S2" in err
+    assert cli.main(["info", str(gmi_path)]) == 0
+    assert "scan modes" not in capsys.readouterr().err

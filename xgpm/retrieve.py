@@ -8,6 +8,7 @@ version).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
@@ -23,6 +24,8 @@ from xgpm.io._merge import DEFAULT_MERGE_RADIUS_KM
 from xgpm.models.inference import _input_sensor, apply_model
 
 __all__ = ["rainrate"]
+
+_log = logging.getLogger(__name__)
 
 QUANTILE_OUTPUT = "surface_precip_quantile"
 
@@ -174,6 +177,7 @@ def rainrate(
                 )
             auxiliary["surface_type"] = surface_type
 
+    _log.debug("rainrate: model %s %s on %s, dims %s", spec.name, spec.version, variable, tb.sizes)
     try:
         result = apply_model(
             tb,

@@ -17,6 +17,7 @@ The data flow for one granule::
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import Iterable, Sequence
@@ -41,6 +42,8 @@ from xgpm.io._merge import (  # noqa: F401 - _nearest_index: used by xgpm.transl
 )
 from xgpm.io._scan_time import REDOWNLOAD as _REDOWNLOAD
 from xgpm.io._swath import check_chunks, dataset_attrs, file_scan_modes, read_scan_mode
+
+_log = logging.getLogger(__name__)
 
 __all__ = ["open_granule", "open_granules", "merge_scan_modes", "GranuleInfo", "granule_info"]
 
@@ -168,6 +171,14 @@ def open_granule(
     if scan_mode in (None, "merged", "all"):
         _check_complete(info, file_modes, scan_mode)
     token = _token(source, name) + ("" if decode else "-raw")
+    _log.debug(
+        "%s: %s %s, scan modes %s (asked: %s)",
+        name,
+        info.product,
+        info.version,
+        ", ".join(file_modes),
+        scan_mode or "default",
+    )
 
     def read(mode: str) -> xr.Dataset:
         return read_scan_mode(
@@ -292,6 +303,7 @@ def open_granules(
         for src in sources
     ]
     datasets = drop_duplicates(datasets)
+    _log.info("open_granules: %d granule(s) opened lazily", len(datasets))
     products: dict[str, list[str]] = {}
     for ds in datasets:
         products.setdefault(ds.attrs["gpm_api_product"], []).append(source_of(ds))

@@ -10,6 +10,7 @@ simulator's) becomes a file that NASA's tools and GPM-API read like any PPS gran
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import tempfile
 import uuid
@@ -38,6 +39,8 @@ from xgpm.io.products import product as product_spec
 from xgpm.io.pvl import format_pvl
 
 __all__ = ["write_granule"]
+
+_log = logging.getLogger(__name__)
 
 _TIME_UNITS = "seconds since 1980-01-06 00:00:00 UTC"  # IMERG V07 (V06: since 1970)
 _NOT_WRITTEN = {
@@ -190,6 +193,7 @@ def write_granule(
                 local = os.path.join(tmp, final_name)
                 _write_file(local, blocks, modes, fam, sensor, compression)
                 fs.put_file(local, fs_path)  # one PUT: the object appears whole or not at all
+        _log.info("wrote %s (%s)", target, product)
         return target
     if os.path.exists(target) and not overwrite:
         raise WriteError(f"{target} exists; pass overwrite=True to replace it")
@@ -205,6 +209,7 @@ def write_granule(
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+    _log.info("wrote %s (%s)", target, product)
     return target
 
 

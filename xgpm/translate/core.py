@@ -14,6 +14,7 @@ returned on GMI's spacing (``sampling="gmi"``, default) or on the source pixels 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
@@ -28,6 +29,8 @@ from xgpm.io._merge import DEFAULT_MERGE_RADIUS_KM
 from xgpm.translate import grid
 
 __all__ = ["SAMPLINGS", "find_model", "to_gmi", "to_gmi_models"]
+
+_log = logging.getLogger(__name__)
 
 SAMPLINGS = ("gmi", "source")
 _TASK = "to_gmi"
@@ -314,6 +317,7 @@ def to_gmi(
         if isinstance(chunks, Mapping) and tb.chunks is None:
             tb = tb.chunk({**dict(chunks), "pmw_frequency": -1})
         auxiliary["surface_type"] = _surface_type(tb)
+    _log.debug("to_gmi: model %s %s on %s, dims %s", spec.name, spec.version, variable, tb.sizes)
     out = apply_model(
         tb,
         spec,
