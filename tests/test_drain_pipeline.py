@@ -59,3 +59,12 @@ def test_xgpm_train_drain_simulate_runs_the_pipeline(tmp_path, monkeypatch):
     (argv,) = calls
     assert argv[argv.index("--cache") + 1] == str(tmp_path / "cache")
     assert argv[argv.index("--minutes") + 1] == "2.0" and "--save" not in argv
+
+
+def test_the_page_opens_with_usage_from_the_registered_cards():
+    from xgpm import models
+    from xgpm.pipelines.drain_docs import usage_lines
+
+    text = "\n".join(usage_lines())
+    assert "**How to call them.**" in text and "gmi.gpm.rainrate()" in text
+    assert f"`drain` ({models.card('drain').version}" in text

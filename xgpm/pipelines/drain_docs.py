@@ -181,6 +181,58 @@ def _goal_lines_13(r: dict) -> list[str]:
     ]
 
 
+def usage_lines() -> list[str]:
+    """The page's opening: what the models are for, inputs, outputs, how to call them, limits.
+
+    Versions come from the registered cards, so the opening stays true when the page is
+    rewritten after a training run.
+    """
+    from xgpm import models
+
+    versions = {name: models.card(name).version for name in ("drain", "drain-13ch", "brain")}
+    return [
+        "## The models at a glance",
+        "",
+        "**What they are for.** Surface rain rate from GMI brightness temperatures, pixel by "
+        "pixel over a whole swath, with a probability of rain and quantiles: "
+        f"`ds.gpm.rainrate()`. Three registered models: `drain` ({versions['drain']}, the "
+        f"default), `drain-13ch` ({versions['drain-13ch']}) and the baseline `brain` "
+        f"({versions['brain']}).",
+        "",
+        "| model | kind | inputs (GMI `Tc`, K) | card |",
+        "| --- | --- | --- | --- |",
+        "| `drain` | U-Net in the manner of DRAIN (Viltard et al. 2023) | 37V 37H 89V 89H | "
+        "`xgpm/models/cards/drain.yaml` |",
+        "| `drain-13ch` | the same U-Net on every channel | 10V ... 183V7 (13) | "
+        "`xgpm/models/cards/drain-13ch.yaml` |",
+        "| `brain` | Bayesian database retrieval in the manner of BRAIN/GPROF (kd-tree, "
+        "pixel-wise) | 13 channels + surface type | `xgpm/models/cards/brain.yaml` |",
+        "",
+        "**Inputs.** A 1C-GMI Dataset as `xgpm.open_granule` reads it (S1 and S2 merged, so all "
+        "13 channels are there), or the pseudo-GMI that `ds.gpm.to_gmi()` makes from another "
+        "radiometer. Brightness temperatures must be kelvin (Celsius, scaled integers or "
+        "undecoded fill raise `InvalidDataError`).",
+        "",
+        "**Outputs.** On the input's swath: `surface_precip` (mm/h), `probability_of_precip` "
+        "(P(rain >= 0.1 mm/h)) and `surface_precip_quantile` (mm/h, on a `quantile` "
+        "dimension), with the model's name, version and training-data statement in the "
+        "attributes.",
+        "",
+        "**How to call them.**",
+        "",
+        "```python",
+        "rain = gmi.gpm.rainrate()                               # drain",
+        'rain = gmi.gpm.rainrate("drain-13ch", quantiles=[0.25, 0.75], chunks="auto")',
+        'rain = ssmis.gpm.to_gmi(model="redgan").gpm.rainrate()  # another radiometer',
+        "```",
+        "",
+        "**Limits.** Trained on simulated data only: the simulator's TB-rain relation is what "
+        "the models learnt. Whether each meets its goals against BRAIN is under the goals "
+        "below, from held-out windows.",
+        "",
+    ]
+
+
 def write_docs(r: dict, arrays, root: Path) -> None:
     """Write docs/models/drain.md (every number from ``r``) and the figures."""
     images = write_figures(r, arrays, root)
@@ -200,6 +252,7 @@ def write_docs(r: dict, arrays, root: Path) -> None:
         "retrievals compare on the simulator's physics; they say nothing about skill on real "
         "data.",
         "",
+        *usage_lines(),
         "This page is written by the command below (tables and figures); do not edit the "
         "numbers by hand.",
         "",
