@@ -18,7 +18,6 @@ All numbers come from *simulated* data (xgpm.simulate), not from real IMERG or r
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import time
 from pathlib import Path
@@ -74,22 +73,10 @@ def load_period(folder: Path) -> tuple[xr.Dataset, xr.Dataset]:
 
 
 def markdown(df: pd.DataFrame, digits: int = 3) -> str:
-    """A pipe table (no tabulate dependency)."""
-    df = df.reset_index()
-    header = "| " + " | ".join(map(str, df.columns)) + " |"
-    rule = "| " + " | ".join("---" for _ in df.columns) + " |"
-    rows = []
-    for _, row in df.iterrows():
-        cells = []
-        for column, value in row.items():
-            if str(column).startswith("n") and isinstance(value, float | np.floating):
-                cells.append("" if np.isnan(value) else f"{value:.0f}")
-            elif isinstance(value, float | np.floating):
-                cells.append("" if np.isnan(value) else f"{value:.{digits}f}")
-            else:
-                cells.append(str(value))
-        rows.append("| " + " | ".join(cells) + " |")
-    return "\n".join([header, rule, *rows])
+    """A pipe table (no tabulate dependency); columns named ``n...`` are counts."""
+    from xgpm.pipelines.scorer import markdown as _markdown
+
+    return _markdown(df, digits, count_prefix="n")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -252,18 +239,15 @@ def main(argv: list[str] | None = None) -> int:
             "categorical columns there.",
         ]
         block = "\n\n".join(parts)
+        from xgpm.errors import InvalidArgumentError
+        from xgpm.pipelines.scorer import write_docs_block
+
         doc = ROOT / "docs" / "scoring.md"
-        text = doc.read_text()
-        if BEGIN not in text or END not in text:
+        try:
+            write_docs_block(doc, block, BEGIN, END)
+        except InvalidArgumentError:
             print(f"{doc}: markers {BEGIN} / {END} not found; tables not written", file=sys.stderr)
             return 1
-        text = re.sub(
-            re.escape(BEGIN) + r".*?" + re.escape(END),
-            lambda _: f"{BEGIN}\n{block}\n{END}",
-            text,
-            flags=re.S,
-        )
-        doc.write_text(text)
         print(f"tables written to {doc}")
     return 0
 

@@ -48,6 +48,7 @@ from xgpm.pipelines.scorer import (  # noqa: F401  (the stages, importable from 
     is_held_out,
     load_table,
     markdown,
+    pipeline_options,
     run_pipeline,
     simulate_day,
 )
@@ -76,20 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     given = sys.argv[1:] if argv is None else argv
     run_pipeline(
         args.work,
-        days_per_month=args.days_per_month,
-        workers=args.workers,
-        hours=args.hours,
-        only_archive=args.only_archive,
-        skip_simulation=args.skip_simulation,
-        epochs=args.epochs,
-        minutes=args.minutes,
-        latent_dim=args.latent_dim,
-        reconstruction_weight=args.reconstruction_weight,
-        learning_rate=args.learning_rate,
-        seed=args.seed,
-        images=args.images,
+        **pipeline_options(args),
         docs=ROOT / "docs" / "scoring.md" if args.write_docs else None,
-        save=args.save,
         command="python benchmarks/train_scorer.py " + shlex.join(given),
     )
     return 0

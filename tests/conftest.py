@@ -91,3 +91,23 @@ def s3():
     yield options
     s3fs.S3FileSystem.clear_instance_cache()
     server.stop()
+
+
+# The session archive and reference store of ``test_process``, shared by its fault and lease
+# modules (``test_process`` defines its own, over the same session-wide results).
+
+
+@pytest.fixture(scope="session")
+def archive(tmp_path_factory) -> Path:
+    """The simulated archive of ``test_process`` (built once per session)."""
+    from .test_process import session_archive
+
+    return session_archive(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def reference_store(tmp_path_factory) -> Path:
+    """An uninterrupted run over its GMI granules (``test_process``'s, built once)."""
+    from .test_process import session_reference
+
+    return session_reference(tmp_path_factory)

@@ -340,14 +340,41 @@ def _set_header(path: Path, **items: str) -> None:
         h5.attrs["FileHeader"] = np.bytes_(text)
 
 
+def renamed_copy(path: Path, folder: Path, name: str, **header: str) -> Path:
+    """A writable copy of ``path`` named ``folder / name``, its FileHeader ``header`` items set.
+
+    Parameters
+    ----------
+    path : Path
+        The granule to copy.
+    folder : Path
+        Where the copy goes.
+    name : str
+        The copy's file name.
+    **header : str
+        FileHeader items to set in the copy (none: the header is the granule's).
+
+    Returns
+    -------
+    Path
+        The copy.
+    """
+    import shutil
+
+    target = folder / name
+    shutil.copy(path, target)
+    target.chmod(0o644)
+    if header:
+        _set_header(target, **header)
+    return target
+
+
 def custom_subset_copy(path: Path, folder: Path, box: str = "CONUS", rename_header=False) -> Path:
     """A copy of a PPS-named granule under a PPS custom-subset name (``2A-CS-<box>...``).
 
     The name carries the times of the subset's first and last scans. ``rename_header`` also
     puts that name in FileHeader.FileName (otherwise the header keeps its granule's name).
     """
-    import shutil
-
     from xgpm.io.filenames import parse_filename
 
     parts = parse_filename(path.name)
@@ -356,18 +383,11 @@ def custom_subset_copy(path: Path, folder: Path, box: str = "CONUS", rename_head
         f"{parts.level}-CS-{box}.{parts.satellite}.{parts.instrument}.{parts.algorithm}."
         f"{start:%Y%m%d}-S{start:%H%M%S}-E{end:%H%M%S}.{parts.granule:06d}.{parts.version}.HDF5"
     )
-    target = folder / name
-    shutil.copy(path, target)
-    target.chmod(0o644)
-    if rename_header:
-        _set_header(target, FileName=name)
-    return target
+    return renamed_copy(path, folder, name, **({"FileName": name} if rename_header else {}))
 
 
 def jaxa_copy(path: Path, folder: Path, sensor: str, level: str, algorithm: str) -> Path:
     """A copy of a granule under a JAXA name (``GPMCOR_KUR_...``), its header saying so."""
-    import shutil
-
     from xgpm.io.filenames import parse_filename
 
     parts = parse_filename(path.name)
@@ -376,11 +396,7 @@ def jaxa_copy(path: Path, folder: Path, sensor: str, level: str, algorithm: str)
         f"GPMCOR_{sensor}_{start:%y%m%d%H%M}_{end:%H%M}_{parts.granule:06d}_{level}S_"
         f"{algorithm}_{parts.version[1:]}.h5"
     )
-    target = folder / name
-    shutil.copy(path, target)
-    target.chmod(0o644)
-    _set_header(target, FileName=name)
-    return target
+    return renamed_copy(path, folder, name, FileName=name)
 
 
 # --------------------------------------------------------------------------------------------

@@ -641,7 +641,7 @@ RELABELLED = [
 
 def relabel(source, folder, prefix: str, version: str, header: dict):
     """A copy of ``source`` named and headed as another product (its times and orbit kept)."""
-    from .test_gpm_api_parity import _set_header
+    from .test_gpm_api_parity import renamed_copy
 
     info = xgpm.io.read.granule_info(source)
     start = pd.Timestamp(info.header["StartGranuleDateTime"].rstrip("Z")).floor("s")
@@ -650,11 +650,7 @@ def relabel(source, folder, prefix: str, version: str, header: dict):
         f"{prefix}.{start:%Y%m%d}-S{start:%H%M%S}-E{end:%H%M%S}.{info.granule_number:06d}."
         f"{version}.HDF5"
     )
-    copy = folder / name
-    shutil.copy(source, copy)
-    copy.chmod(0o644)
-    _set_header(copy, FileName=name, ProductVersion=version, **header)
-    return copy
+    return renamed_copy(source, folder, name, FileName=name, ProductVersion=version, **header)
 
 
 @pytest.mark.parametrize(

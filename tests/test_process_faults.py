@@ -30,24 +30,10 @@ from .test_process import (
     _assert_same_store,
     _run,
     brightest,
-    session_archive,
-    session_reference,
 )
 
 pytest.importorskip("distributed")
 pytest.importorskip("zarr")
-
-
-@pytest.fixture(scope="session")
-def archive(tmp_path_factory) -> Path:
-    """The simulated archive of ``test_process`` (built once per session)."""
-    return session_archive(tmp_path_factory)
-
-
-@pytest.fixture(scope="session")
-def reference_store(tmp_path_factory) -> Path:
-    """An uninterrupted run over its GMI granules (``test_process``'s, built once)."""
-    return session_reference(tmp_path_factory)
 
 
 # --------------------------------------------------------------------------------------------
@@ -363,19 +349,37 @@ def test_worker_out_of_memory(archive, target, troubled_reference, tmp_path, mon
     _assert_same_store(troubled_reference, store)
 
 
-def test_memory_error_in_a_step(archive, target, troubled_reference, tmp_path, monkeypatch):
-    """A step raises MemoryError: RunFailedError naming the granule, which is not recorded."""
-    flag = tmp_path / "no-memory"
+def _fault_then_recovery(
+    archive, target, reference, store, monkeypatch, env, error, match, **kw
+) -> None:
+    """Run with the fault of ``env`` on: ``error`` matching ``match``, ``target`` recorded neither
+    done nor failed; then with it off (its flag file removed): the store completes as
+    ``reference``. ``kw`` goes to the faulty run."""
+    flag = store.with_suffix(".fault")
     flag.touch()
-    monkeypatch.setenv("XGPM_TEST_MEMORY_ERROR", str(flag))
-    store = tmp_path / "memoryerror.zarr"
-    with pytest.raises(RunFailedError, match=f"{target.name} ran out of memory"):
-        _run(archive, store, pipeline=TROUBLED, retries=0)
+    monkeypatch.setenv(env, str(flag))
+    with pytest.raises(error, match=match):
+        _run(archive, store, pipeline=TROUBLED, **kw)
     done, failed = xgpm.process.read_manifest(store)
     assert target.name not in set(done["name"]) | set(failed["name"])
-    flag.unlink()  # memory is back
+    flag.unlink()
     _run(archive, store, pipeline=TROUBLED)
-    _assert_same_store(troubled_reference, store)
+    _assert_same_store(reference, store)
+
+
+def test_memory_error_in_a_step(archive, target, troubled_reference, tmp_path, monkeypatch):
+    """A step raises MemoryError: RunFailedError naming the granule, which is not recorded."""
+    _fault_then_recovery(
+        archive,
+        target,
+        troubled_reference,
+        tmp_path / "memoryerror.zarr",
+        monkeypatch,
+        "XGPM_TEST_MEMORY_ERROR",  # until its flag file goes: memory is back
+        RunFailedError,
+        f"{target.name} ran out of memory",
+        retries=0,
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -415,17 +419,17 @@ def test_source_not_answering_stops_the_run(
 ):
     """Reading a granule meets a dead endpoint (after the retries): StorageError naming the
     granule, not a failure recorded for it; the re-run completes the store."""
-    flag = tmp_path / "source-down"
-    flag.touch()
-    monkeypatch.setenv("XGPM_TEST_SOURCE_DOWN", str(flag))
-    store = tmp_path / "sourcedown.zarr"
-    with pytest.raises(StorageError, match=f"granule {target.name}.*127.0.0.1:9.*not recorded"):
-        _run(archive, store, pipeline=TROUBLED, retries=1)
-    done, failed = xgpm.process.read_manifest(store)
-    assert target.name not in set(done["name"]) | set(failed["name"])
-    flag.unlink()  # the endpoint is back
-    _run(archive, store, pipeline=TROUBLED)
-    _assert_same_store(troubled_reference, store)
+    _fault_then_recovery(
+        archive,
+        target,
+        troubled_reference,
+        tmp_path / "sourcedown.zarr",
+        monkeypatch,
+        "XGPM_TEST_SOURCE_DOWN",  # until its flag file goes: the endpoint is back
+        StorageError,
+        f"granule {target.name}.*127.0.0.1:9.*not recorded",
+        retries=1,
+    )
 
 
 def test_fault_classification():

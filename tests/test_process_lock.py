@@ -22,22 +22,10 @@ from xgpm.errors import InvalidArgumentError, StoreLockedError
 from xgpm.process.lock import StoreLease, _identity, read_lease
 from xgpm.process.store import ArchiveStore
 
-from .test_process import _assert_same_store, _run, session_archive, session_reference
+from .test_process import _assert_same_store, _run
 
 pytest.importorskip("distributed")
 pytest.importorskip("zarr")
-
-
-@pytest.fixture(scope="session")
-def archive(tmp_path_factory) -> Path:
-    """The simulated archive of ``test_process`` (built once per session)."""
-    return session_archive(tmp_path_factory)
-
-
-@pytest.fixture(scope="session")
-def reference_store(tmp_path_factory) -> Path:
-    """An uninterrupted run over its GMI granules (``test_process``'s, built once)."""
-    return session_reference(tmp_path_factory)
 
 
 def _lock(store: Path) -> Path:

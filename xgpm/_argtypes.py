@@ -18,6 +18,7 @@ __all__ = [
     "non_negative_int",
     "positive_float",
     "positive_int",
+    "require_path",
 ]
 
 
@@ -81,3 +82,28 @@ def add_no_progress(parser: argparse.ArgumentParser) -> None:
 def add_overwrite(parser: argparse.ArgumentParser, help: str = "replace an existing store") -> None:
     """``--overwrite`` (``args.overwrite``)."""
     parser.add_argument("--overwrite", action="store_true", help=help)
+
+
+def require_path(value: Any, option: str, missing: str) -> None:
+    """Refuse a local path that does not exist, before any work starts.
+
+    Parameters
+    ----------
+    value : str or path
+        The option's value; a URL (``s3://...``) is left for the reader to check.
+    option : str
+        The option, for the message (``"--input"``).
+    missing : str
+        What the message says after ``"{option} {value}: "``: what was expected, what to do.
+
+    Raises
+    ------
+    StorageError
+        ``value`` is a local path that does not exist.
+    """
+    from pathlib import Path
+
+    if "://" not in str(value) and not Path(value).exists():
+        from xgpm.errors import StorageError
+
+        raise StorageError(f"{option} {value}: {missing}")

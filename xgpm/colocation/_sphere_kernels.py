@@ -130,6 +130,23 @@ def _xyz(lon, lat, out, k):
     return True
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _box_pixel(lon, lat, x, s, stime, use_time):
+    """(valid, lon, lat) of pixel (x, s) for :func:`_box_cap`, lon normalised to [-180, 180).
+
+    Invalid: NaN lon or lat, |lat| > 90, or (with ``use_time``) a NaT scan.
+    """
+    if use_time and stime[s] == NAT:
+        return False, 0.0, 0.0
+    lo = np.float64(lon[x, s])
+    la = np.float64(lat[x, s])
+    if lo != lo or la != la or abs(la) > 90.0 + 1e-9:
+        return False, 0.0, 0.0
+    if lo < -180.0 or lo >= 180.0:  # rare: normalise to [-180, 180)
+        lo = ((lo + 180.0) % 360.0) - 180.0
+    return True, lo, la
+
+
 @njit(cache=True, nogil=True)
 def _box_cap(lon, lat, x0, x1, s0, s1, stime, use_time, out_c):
     """Bounding cap of pixels [x0:x1, s0:s1] from their lat/lon box (no per-pixel trig).
@@ -148,14 +165,9 @@ def _box_cap(lon, lat, x0, x1, s0, s1, stime, use_time, out_c):
     n = 0
     for x in range(x0, x1):
         for s in range(s0, s1):
-            if use_time and stime[s] == NAT:
+            ok, lo, la = _box_pixel(lon, lat, x, s, stime, use_time)
+            if not ok:
                 continue
-            lo = np.float64(lon[x, s])
-            la = np.float64(lat[x, s])
-            if lo != lo or la != la or abs(la) > 90.0 + 1e-9:
-                continue
-            if lo < -180.0 or lo >= 180.0:  # rare: normalise to [-180, 180)
-                lo = ((lo + 180.0) % 360.0) - 180.0
             n += 1
             la_min = min(la_min, la)
             la_max = max(la_max, la)
@@ -173,14 +185,9 @@ def _box_cap(lon, lat, x0, x1, s0, s1, stime, use_time, out_c):
         lw_max = -1e9
         for x in range(x0, x1):
             for s in range(s0, s1):
-                if use_time and stime[s] == NAT:
+                ok, lo, la = _box_pixel(lon, lat, x, s, stime, use_time)
+                if not ok:
                     continue
-                lo = np.float64(lon[x, s])
-                la = np.float64(lat[x, s])
-                if lo != lo or la != la or abs(la) > 90.0 + 1e-9:
-                    continue
-                if lo < -180.0 or lo >= 180.0:
-                    lo = ((lo + 180.0) % 360.0) - 180.0
                 lw = lo + 360.0 if lo < 0.0 else lo
                 lw_min = min(lw_min, lw)
                 lw_max = max(lw_max, lw)

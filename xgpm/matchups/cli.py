@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 from xgpm._argtypes import (
@@ -16,6 +15,7 @@ from xgpm._argtypes import (
     fraction,
     positive_float,
     positive_int,
+    require_path,
 )
 
 __all__ = ["add_parser", "run"]
@@ -71,13 +71,12 @@ def run(args: argparse.Namespace) -> int:
     """Run ``xgpm matchups``; prints the number of scenes in the store."""
     from xgpm.matchups.store import build_matchups
 
-    if "://" not in str(args.input) and not Path(args.input).exists():
-        from xgpm.errors import StorageError
-
-        raise StorageError(
-            f"--input {args.input}: no such directory or catalog.csv; pass the folder that "
-            "`xgpm simulate --out` wrote (or a folder of PPS granules)"
-        )
+    require_path(
+        args.input,
+        "--input",
+        "no such directory or catalog.csv; pass the folder that `xgpm simulate --out` wrote "
+        "(or a folder of PPS granules)",
+    )
 
     ds = build_matchups(
         args.input,

@@ -18,7 +18,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from xgpm._argtypes import positive_float, positive_int
+from xgpm._argtypes import positive_float, positive_int, require_path
 from xgpm._deprecated import moved_names
 from xgpm.errors import InvalidArgumentError
 
@@ -85,13 +85,12 @@ def run_retrieval(args: argparse.Namespace) -> int:
             f"xgpm train {args.model}: give the matchup store with --matchups ZARR (or "
             "--simulate WORK for the benchmark pipeline on simulated data)"
         )
-    if "://" not in str(args.matchups) and not Path(args.matchups).exists():
-        from xgpm.errors import StorageError
-
-        raise StorageError(
-            f"--matchups {args.matchups}: no such Zarr store or NetCDF file; build one with "
-            "`xgpm matchups --input DIR --out STORE.zarr`"
-        )
+    require_path(
+        args.matchups,
+        "--matchups",
+        "no such Zarr store or NetCDF file; build one with "
+        "`xgpm matchups --input DIR --out STORE.zarr`",
+    )
     path = train_from_matchups(
         args.model,
         args.matchups,

@@ -109,27 +109,15 @@ def _run_scorer(args: argparse.Namespace) -> int:
         from xgpm.verify.learned import cli as scorer_cli
 
         return scorer_cli.run(args)
-    from xgpm.pipelines.scorer import run_pipeline
+    from xgpm.pipelines.scorer import pipeline_options, run_pipeline
     from xgpm.verify.learned.cli import _som_shape
 
     run_pipeline(
         args.simulate,
-        days_per_month=args.days_per_month,
-        workers=args.workers,
-        hours=args.hours,
-        only_archive=args.only_archive,
-        skip_simulation=args.skip_simulation,
-        epochs=args.epochs,
-        minutes=args.minutes,
-        latent_dim=args.latent_dim,
+        **pipeline_options(args),
         som_shape=_som_shape(args.som_shape),
         dec_clusters=args.dec_clusters,
-        reconstruction_weight=args.reconstruction_weight,
-        learning_rate=args.learning_rate,
-        seed=args.seed,
-        images=args.images,
         docs=args.write_docs,
-        save=args.save,
         name=args.name or "scorer",
         directory=args.output_dir,
         command="xgpm " + shlex.join(sys.argv[1:]),

@@ -47,6 +47,7 @@ __all__ = [
     "is_held_out",
     "load_table",
     "markdown",
+    "pipeline_options",
     "run_pipeline",
     "simulate_day",
     "write_docs_block",
@@ -231,16 +232,37 @@ def verified_fraction(paths: list[Path], times: np.ndarray, train: np.ndarray) -
     return np.sum(counts, axis=0) / train.sum()
 
 
-def markdown(df: pd.DataFrame, digits: int = 3) -> str:
-    """A pipe table (no tabulate dependency)."""
+def markdown(df: pd.DataFrame, digits: int = 3, count_prefix: str | None = None) -> str:
+    """A pipe table (no tabulate dependency).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The table; its index becomes the first columns.
+    digits : int
+        Decimals of the float cells (NaN: an empty cell).
+    count_prefix : str, optional
+        Float cells of the columns whose name starts with it are counts, written without
+        decimals.
+
+    Returns
+    -------
+    str
+    """
     df = df.reset_index()
     header = "| " + " | ".join(map(str, df.columns)) + " |"
     rule = "| " + " | ".join("---" for _ in df.columns) + " |"
     rows = []
     for _, row in df.iterrows():
         cells = []
-        for value in row.values:
-            if isinstance(value, float | np.floating):
+        for column, value in row.items():
+            if (
+                count_prefix is not None
+                and str(column).startswith(count_prefix)
+                and isinstance(value, float | np.floating)
+            ):
+                cells.append("" if np.isnan(value) else f"{value:.0f}")
+            elif isinstance(value, float | np.floating):
                 cells.append("" if np.isnan(value) else f"{value:.{digits}f}")
             else:
                 cells.append(str(value))
@@ -256,18 +278,68 @@ def correlation(a: np.ndarray, b: np.ndarray) -> tuple[float, int]:
     return float(np.corrcoef(a[ok], b[ok])[0, 1]), int(ok.sum())
 
 
-def write_docs_block(doc: Path, block: str) -> None:
-    """Replace the text between :data:`BEGIN` and :data:`END` in ``doc`` by ``block``."""
+def write_docs_block(doc: Path, block: str, begin: str = BEGIN, end: str = END) -> None:
+    """Replace the text between the markers ``begin`` and ``end`` in ``doc`` by ``block``.
+
+    Parameters
+    ----------
+    doc : Path
+        The Markdown file.
+    block : str
+        The new text between the markers.
+    begin, end : str
+        The markers (default :data:`BEGIN` and :data:`END`).
+
+    Raises
+    ------
+    InvalidArgumentError
+        A marker is not in ``doc`` (nothing is written).
+    """
     text = doc.read_text()
-    if BEGIN not in text or END not in text:
-        raise InvalidArgumentError(f"{doc}: markers {BEGIN} / {END} not found")
+    if begin not in text or end not in text:
+        raise InvalidArgumentError(f"{doc}: markers {begin} / {end} not found")
     text = re.sub(
-        re.escape(BEGIN) + r".*?" + re.escape(END),
-        lambda _: f"{BEGIN}\n{block}\n{END}",
+        re.escape(begin) + r".*?" + re.escape(end),
+        lambda _: f"{begin}\n{block}\n{end}",
         text,
         flags=re.S,
     )
     doc.write_text(text)
+
+
+#: The options of :func:`run_pipeline` that ``xgpm train scorer --simulate`` and
+#: ``benchmarks/train_scorer.py`` both read from their command line, under the same names.
+PIPELINE_OPTIONS: tuple[str, ...] = (
+    "days_per_month",
+    "workers",
+    "hours",
+    "only_archive",
+    "skip_simulation",
+    "epochs",
+    "minutes",
+    "latent_dim",
+    "reconstruction_weight",
+    "learning_rate",
+    "seed",
+    "images",
+    "save",
+)
+
+
+def pipeline_options(args: Any) -> dict[str, Any]:
+    """The :data:`PIPELINE_OPTIONS` of parsed command-line arguments, as keywords.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed arguments with an attribute for each name of :data:`PIPELINE_OPTIONS`.
+
+    Returns
+    -------
+    dict
+        Keyword arguments of :func:`run_pipeline`.
+    """
+    return {name: getattr(args, name) for name in PIPELINE_OPTIONS}
 
 
 def run_pipeline(

@@ -134,7 +134,52 @@ def _to_satpy(array: xr.DataArray) -> xr.DataArray:
     return array.rename({"along_track": "y", "cross_track": "x"})
 
 
-class _GPMGranuleFileHandler(BaseFileHandler):
+class _PPSFileHandler(BaseFileHandler):
+    """Shared part of every handler: a PPS file name, its times, and the dataset listing.
+
+    Subclasses yield their granule's datasets from ``_dynamic_infos``.
+    """
+
+    def __init__(self, filename: Any, filename_info: dict, filetype_info: dict):
+        """Parse the PPS file name and resolve what :func:`xgpm.open_granule` reads."""
+        super().__init__(filename, filename_info, filetype_info)
+        self._pps_name = parse_filename(os.path.basename(str(filename)))
+        # kept open for the lazy reads of a remote file (a file object)
+        self._source = granule_source(filename)
+
+    @property
+    def start_time(self) -> dt.datetime:
+        """Start of the granule (from the PPS file name)."""
+        return self._pps_name.start
+
+    @property
+    def end_time(self) -> dt.datetime:
+        """End of the granule (from the PPS file name, next day for granules over midnight)."""
+        return self._pps_name.end
+
+    def _dynamic_infos(self) -> Iterator[dict]:
+        raise NotImplementedError
+
+    def available_datasets(self, configured_datasets=None):
+        """Pass configured datasets on, then yield this granule's datasets, built from xgpm.
+
+        With several granules, the first handler adds the datasets; later ones only add those
+        that their granule has and earlier ones lacked.
+        """
+        known: set[str] = set()
+        for is_avail, ds_info in configured_datasets or []:
+            if is_avail is not None:
+                if is_avail and ds_info.get("file_type") == self.filetype_info["file_type"]:
+                    known.add(ds_info["name"])
+                yield is_avail, ds_info
+                continue
+            yield self.file_type_matches(ds_info["file_type"]), ds_info
+        for ds_info in self._dynamic_infos():
+            if ds_info["name"] not in known:
+                yield True, ds_info
+
+
+class _GPMGranuleFileHandler(_PPSFileHandler):
     """Shared part: one PPS granule opened with xgpm, one lazy Dataset per scan mode."""
 
     #: Variables to read per scan mode (None: all).
@@ -149,9 +194,6 @@ class _GPMGranuleFileHandler(BaseFileHandler):
         :func:`xgpm.open_granule`: an int is the number of scans per dask chunk.
         """
         super().__init__(filename, filename_info, filetype_info)
-        self._pps_name = parse_filename(os.path.basename(str(filename)))
-        # kept open for the lazy reads of a remote file (a file object)
-        self._source = granule_source(filename)
         tree = open_granule(self._source, scan_mode="all", variables=self.variables, chunks=chunks)
         self._scan_modes: dict[str, xr.Dataset] = {
             name: node.to_dataset() for name, node in tree.children.items()
@@ -159,16 +201,6 @@ class _GPMGranuleFileHandler(BaseFileHandler):
         self._attrs = dict(tree.attrs)
         self.product: str = self._attrs["gpm_api_product"]
         self.sensor: Sensor = from_product(self.product)
-
-    @property
-    def start_time(self) -> dt.datetime:
-        """Start of the granule (from the PPS file name)."""
-        return self._pps_name.start
-
-    @property
-    def end_time(self) -> dt.datetime:
-        """End of the granule (from the PPS file name, next day for granules over midnight)."""
-        return self._pps_name.end
 
     @property
     def sensor_names(self) -> set[str]:
@@ -197,27 +229,6 @@ class _GPMGranuleFileHandler(BaseFileHandler):
                     "scan_mode": mode,
                     "file_type": self.filetype_info["file_type"],
                 }
-
-    def _dynamic_infos(self) -> Iterator[dict]:
-        raise NotImplementedError
-
-    def available_datasets(self, configured_datasets=None):
-        """Pass configured datasets on, then yield this granule's datasets, built from xgpm.
-
-        With several granules, the first handler adds the datasets; later ones only add those
-        that their granule has and earlier ones lacked.
-        """
-        known: set[str] = set()
-        for is_avail, ds_info in configured_datasets or []:
-            if is_avail is not None:
-                if is_avail and ds_info.get("file_type") == self.filetype_info["file_type"]:
-                    known.add(ds_info["name"])
-                yield is_avail, ds_info
-                continue
-            yield self.file_type_matches(ds_info["file_type"]), ds_info
-        for ds_info in self._dynamic_infos():
-            if ds_info["name"] not in known:
-                yield True, ds_info
 
     def _common_attrs(self, mode: str) -> dict[str, Any]:
         return {

@@ -15,19 +15,15 @@ Values are xgpm's (:func:`xgpm.open_granule`): fill values NaN, lazy dask arrays
 
 from __future__ import annotations
 
-import datetime as dt
-import os
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import xarray as xr
-from satpy.readers.core.file_handlers import BaseFileHandler
 
 from xgpm.errors import InvalidDataError
-from xgpm.io.filenames import parse_filename
 from xgpm.io.read import open_granule
-from xgpm.satpy_reader.gpm_l1c import GPMDPRL2AFileHandler, granule_source
+from xgpm.satpy_reader.gpm_l1c import GPMDPRL2AFileHandler, _PPSFileHandler
 
 __all__ = ["GPMGPROFL2AFileHandler", "GPMIMERGFileHandler", "imerg_area"]
 
@@ -89,7 +85,7 @@ def imerg_area(lat: np.ndarray, lon: np.ndarray, area_id: str = "imerg") -> Any:
     )
 
 
-class GPMIMERGFileHandler(BaseFileHandler):
+class GPMIMERGFileHandler(_PPSFileHandler):
     """The fields of an IMERG half-hourly granule (Final, Late or Early run; V06 or V07)."""
 
     def __init__(
@@ -100,8 +96,6 @@ class GPMIMERGFileHandler(BaseFileHandler):
         ``chunks`` (satpy: ``Scene(..., reader_kwargs={"chunks": ...})``) is passed on.
         """
         super().__init__(filename, filename_info, filetype_info)
-        self._pps_name = parse_filename(os.path.basename(str(filename)))
-        self._source = granule_source(filename)
         ds = open_granule(self._source, chunks=chunks)
         if not isinstance(ds, xr.Dataset):  # pragma: no cover - IMERG has one group
             ds = next(iter(ds.children.values())).to_dataset()
@@ -110,33 +104,9 @@ class GPMIMERGFileHandler(BaseFileHandler):
         self._north_up = bool(ds["lat"].size < 2 or ds["lat"].values[0] < ds["lat"].values[-1])
 
     @property
-    def start_time(self) -> dt.datetime:
-        """Start of the half hour (from the PPS file name)."""
-        return self._pps_name.start
-
-    @property
-    def end_time(self) -> dt.datetime:
-        """End of the half hour (from the PPS file name)."""
-        return self._pps_name.end
-
-    @property
     def sensor_names(self) -> set[str]:
         """IMERG merges every constellation sensor: ``{"multiple"}``, as satpy's gpm_imerg."""
         return {"multiple"}
-
-    def available_datasets(self, configured_datasets=None):
-        """Pass configured datasets on, then yield every ``(time, lat, lon)`` variable."""
-        known: set[str] = set()
-        for is_avail, ds_info in configured_datasets or []:
-            if is_avail is not None:
-                if is_avail and ds_info.get("file_type") == self.filetype_info["file_type"]:
-                    known.add(ds_info["name"])
-                yield is_avail, ds_info
-                continue
-            yield self.file_type_matches(ds_info["file_type"]), ds_info
-        for ds_info in self._dynamic_infos():
-            if ds_info["name"] not in known:
-                yield True, ds_info
 
     def _dynamic_infos(self) -> Iterator[dict]:
         file_type = self.filetype_info["file_type"]

@@ -121,3 +121,55 @@ def _reduce_dims(pred: xr.DataArray, dims: Any) -> list[Hashable]:
 
 def _is_lazy(*arrays: xr.DataArray | None) -> bool:
     return any(a is not None and a.chunks is not None for a in arrays)
+
+
+def _plot_axes(
+    ax: Any, figsize: tuple[float, float], labels: Sequence[str] | None, n: int, what: str
+) -> tuple[Any, Any]:
+    """Check ``labels`` (one per plotted item) and return the (figure, axes) to draw on.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes or None
+        Axes to draw on; None: a new figure of ``figsize`` (matplotlib's Agg backend unless
+        one is chosen already, so that it works headless).
+    figsize : (float, float)
+        Size of a new figure, inches.
+    labels : sequence of str or None
+        Legend entries.
+    n : int
+        Number of plotted items.
+    what : str
+        The items in the error message: ``"results"`` or ``"spectra"`` with ``"result"`` or
+        ``"spectrum"`` after a slash (``"results/result"``).
+
+    Returns
+    -------
+    (matplotlib.figure.Figure, matplotlib Axes)
+
+    Raises
+    ------
+    InvalidArgumentError
+        ``labels`` does not give one entry per item.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    if labels is not None and len(labels) != n:
+        plural, singular = what.split("/")
+        raise InvalidArgumentError(
+            f"labels: {len(labels)} labels for {n} {plural}; give one per {singular}."
+        )
+    if ax is None:
+        return plt.subplots(figsize=figsize)
+    return ax.figure, ax
+
+
+def _finish_figure(fig: Any, path: Any) -> Any:
+    """Tighten the layout of ``fig``, save it as PNG when ``path`` is given, and return it."""
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(path, dpi=110, bbox_inches="tight")
+    return fig

@@ -17,6 +17,8 @@ import xarray as xr
 from xgpm.errors import InvalidArgumentError, InvalidDataError, NoValidPairsError
 from xgpm.verify._retrieval_common import (
     _check_threshold,
+    _finish_figure,
+    _plot_axes,
 )
 
 
@@ -273,11 +275,6 @@ def plot_quantile_calibration(
     -------
     matplotlib.figure.Figure
     """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
     results = [calibration] if isinstance(calibration, xr.Dataset) else list(calibration)
     if not results or not all(
         isinstance(r, xr.Dataset) and "randomized_coverage" in r for r in results
@@ -285,14 +282,7 @@ def plot_quantile_calibration(
         raise InvalidArgumentError(
             "calibration: expected Dataset(s) returned by quantile_calibration()."
         )
-    if labels is not None and len(labels) != len(results):
-        raise InvalidArgumentError(
-            f"labels: {len(labels)} labels for {len(results)} results; give one per result."
-        )
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(5.0, 4.6))
-    else:
-        fig = ax.figure
+    fig, ax = _plot_axes(ax, (5.0, 4.6), labels, len(results), "results/result")
     diagonal = np.array([0.0, 1.0])
     ax.fill_between(diagonal, diagonal - 0.05, diagonal + 0.05, color="0.85", label="+-0.05")
     ax.plot(diagonal, diagonal, color="k", lw=1)
@@ -323,7 +313,4 @@ def plot_quantile_calibration(
         fontsize=7,
         transform=ax.transAxes,
     )
-    fig.tight_layout()
-    if path is not None:
-        fig.savefig(path, dpi=110, bbox_inches="tight")
-    return fig
+    return _finish_figure(fig, path)

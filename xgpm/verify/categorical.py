@@ -14,7 +14,7 @@ import numpy as np
 import xarray as xr
 
 from xgpm.verify import _stats
-from xgpm.verify.continuous import Dims, _reduce_dims
+from xgpm.verify.continuous import Dims, _pointwise_statistics
 
 __all__ = [
     "contingency_table",
@@ -66,17 +66,8 @@ def contingency_table(
     """
     scalar = np.ndim(thresholds) == 0
     thresholds = _stats.resolve_thresholds(thresholds)
-    dims = _reduce_dims(forecast, reference, dim)
-    _stats.check_pair(
-        forecast, reference, spatial_dims=(), dim=None, mask=mask, require_spatial=False
-    )
-    stats = _stats.statistics(
-        forecast,
-        reference,
-        reduce_dims=dims,
-        families=("categorical",),
-        thresholds=thresholds,
-        mask=mask,
+    stats = _pointwise_statistics(
+        forecast, reference, dim, mask, "categorical", thresholds=thresholds
     )
     stats.attrs = {}
     return stats.squeeze("threshold") if scalar else stats

@@ -9,6 +9,7 @@ the reduced dims gives the same result.
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
+from typing import Any
 
 import xarray as xr
 
@@ -38,6 +39,39 @@ def _reduce_dims(forecast: xr.DataArray, reference: xr.DataArray, dim: Dims) -> 
     return list(dim)
 
 
+def _checked_dims(
+    forecast: xr.DataArray, reference: xr.DataArray, dim: Dims, mask: xr.DataArray | None
+) -> list[Hashable]:
+    """Check a pair compared point by point (:func:`_stats.check_pair`); the dims to reduce."""
+    dims = _reduce_dims(forecast, reference, dim)
+    _stats.check_pair(
+        forecast, reference, spatial_dims=(), dim=None, mask=mask, require_spatial=False
+    )
+    return dims
+
+
+def _pointwise_statistics(
+    forecast: xr.DataArray,
+    reference: xr.DataArray,
+    dim: Dims,
+    mask: xr.DataArray | None,
+    family: str,
+    **options: Any,
+) -> xr.Dataset:
+    """Check a pair and sum the statistics of one ``family`` over ``dim``.
+
+    ``options`` (``thresholds``, ``smape_threshold``) go to :func:`_stats.statistics`.
+    """
+    return _stats.statistics(
+        forecast,
+        reference,
+        reduce_dims=_checked_dims(forecast, reference, dim, mask),
+        families=(family,),
+        mask=mask,
+        **options,
+    )
+
+
 def _continuous(
     metric: str,
     forecast: xr.DataArray,
@@ -46,17 +80,8 @@ def _continuous(
     mask: xr.DataArray | None,
     smape_threshold: float = 0.1,
 ) -> xr.DataArray:
-    dims = _reduce_dims(forecast, reference, dim)
-    _stats.check_pair(
-        forecast, reference, spatial_dims=(), dim=None, mask=mask, require_spatial=False
-    )
-    stats = _stats.statistics(
-        forecast,
-        reference,
-        reduce_dims=dims,
-        families=("continuous",),
-        smape_threshold=smape_threshold,
-        mask=mask,
+    stats = _pointwise_statistics(
+        forecast, reference, dim, mask, "continuous", smape_threshold=smape_threshold
     )
     return _stats.finalize(stats, [metric])[metric].rename(metric)
 
@@ -172,10 +197,7 @@ def spearman_r(
     together); for per-map values over a long archive use :func:`xgpm.verify.score`, which
     ranks each map separately. Same parameters as :func:`bias`.
     """
-    dims = _reduce_dims(forecast, reference, dim)
-    _stats.check_pair(
-        forecast, reference, spatial_dims=(), dim=None, mask=mask, require_spatial=False
-    )
+    dims = _checked_dims(forecast, reference, dim, mask)
     f, r = xr.broadcast(forecast, reference)
     m = None if mask is None else mask.broadcast_like(f)
     from xgpm.verify import _kernels

@@ -40,7 +40,9 @@ from xgpm.verify._retrieval_common import (
     SATRAIN_METRICS,
     _check_inputs,
     _check_threshold,
+    _finish_figure,
     _is_lazy,
+    _plot_axes,
     _reduce_dims,
     _strict,
 )
@@ -359,11 +361,6 @@ def plot_coherence(
     -------
     matplotlib.figure.Figure
     """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
     spectra = [spectrum] if isinstance(spectrum, xr.DataArray) else list(spectrum)
     if not spectra or not all(
         isinstance(s, xr.DataArray) and "scale_km" in s.coords for s in spectra
@@ -371,14 +368,7 @@ def plot_coherence(
         raise InvalidArgumentError(
             "spectrum: expected coherence spectra from coherence_spectrum()/effective_resolution()."
         )
-    if labels is not None and len(labels) != len(spectra):
-        raise InvalidArgumentError(
-            f"labels: {len(labels)} labels for {len(spectra)} spectra; give one per spectrum."
-        )
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(6.0, 4.2))
-    else:
-        fig = ax.figure
+    fig, ax = _plot_axes(ax, (6.0, 4.2), labels, len(spectra), "spectra/spectrum")
     for i, s in enumerate(spectra):
         keep = np.isfinite(s["scale_km"].values)
         eff = s.attrs.get("effective_resolution_km", np.nan)
@@ -404,10 +394,7 @@ def plot_coherence(
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=2)
     ax.set_title(title or "Spectral coherence of retrieval and reference")
-    fig.tight_layout()
-    if path is not None:
-        fig.savefig(path, dpi=110, bbox_inches="tight")
-    return fig
+    return _finish_figure(fig, path)
 
 
 # --------------------------------------------------------------------------------------------
