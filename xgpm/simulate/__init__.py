@@ -14,6 +14,12 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+#: Version of the simulated values (truth fields, forward model, instruments, products). Every
+#: cache of simulated scenes, matchups, tiles or evaluation results is keyed by it, so that a
+#: changed simulator never feeds a stale cache into a table: bump it (today's date) whenever
+#: simulated values change.
+SIMULATOR_VERSION = "2026-12-08"
+
 _LAZY: dict[str, str] = {
     "truth_scene": "xgpm.simulate.scenes",
     "iter_truth_scenes": "xgpm.simulate.scenes",
@@ -40,6 +46,7 @@ _LAZY: dict[str, str] = {
 __all__ = [
     "REGIMES",
     "REGIONS",
+    "SIMULATOR_VERSION",
     "brightness_temperature",
     "brightness_temperatures",
     "find_coincidences",

@@ -149,6 +149,7 @@ def simulate_overpasses(
     from tqdm.auto import tqdm
 
     from xgpm.simulate.products import simulate
+    from xgpm.translate.scenes import simulator_version
 
     source = _check_source(source)
     cache = Path(cache)
@@ -158,7 +159,7 @@ def simulate_overpasses(
     files: list[Path] = []
     for i, (region, date) in enumerate(tqdm(windows, desc="simulate", disable=not progress)):
         platform = platforms[i % len(platforms)]
-        key = _cache_name(region, date, days, seed, platform, "v1")
+        key = _cache_name(region, date, days, seed, platform, "v1", simulator_version())
         done = cache / f"window-{key}.done"
         if not done.exists():
             for product in simulate(region, date, days=days, sensors=f"gmi,{platform}", seed=seed):
@@ -206,7 +207,9 @@ def overpasses_from_granules(
         is_gmi = row.product == "1C-GMI"
         if not (is_gmi or str(row.product).startswith(prefixes)):
             continue
-        target = cache / f"{row.product}-{row.granule}-{_cache_name(row.path)}.npz"
+        stat = Path(row.path).stat()  # a rewritten granule is read again
+        key = _cache_name(row.path, stat.st_size, stat.st_mtime_ns)
+        target = cache / f"{row.product}-{row.granule}-{key}.npz"
         if not target.exists():
             ds = open_granule(row.path, scan_mode="merged", chunks=None)
             channels = GMI_CHANNELS if is_gmi else SOURCE_CHANNELS[source]

@@ -52,6 +52,7 @@ __all__ = [
     "histogram_overlap",
     "on_gmi_pixels",
     "reference_on_gmi",
+    "result_path",
     "summarise",
     "wasserstein1",
 ]
@@ -300,6 +301,33 @@ def _model_token(name: str) -> str:
     return hashlib.sha1(token.encode()).hexdigest()[:12]
 
 
+def result_path(cache: str | os.PathLike, scene_key: str, method: str, retrieval: str) -> Path:
+    """Cache file of one method's results on one scene.
+
+    Keyed by the simulator version (a ``sim<SIMULATOR_VERSION>`` sub-folder: the scene itself
+    depends on it), the translation's and the retrieval's version and weights file, the
+    inference engine's version (:func:`_model_token`) and :data:`EVALUATION_VERSION`.
+
+    Parameters
+    ----------
+    cache : path
+        The results folder.
+    scene_key : str
+        :attr:`xgpm.translate.scenes.PairedScene.key`.
+    method, retrieval : str
+        Translation card and rain model names.
+
+    Returns
+    -------
+    Path
+    """
+    from xgpm.translate.scenes import simulator_version
+
+    token = f"{_model_token(method)}__{_model_token(retrieval)}__e{EVALUATION_VERSION}"
+    folder = Path(cache) / f"sim{simulator_version()}".replace(":", "")
+    return folder / f"{scene_key}__{method}__{token}.npz"
+
+
 def evaluate_scene(
     scene: Any,
     methods: Sequence[str],
@@ -325,8 +353,10 @@ def evaluate_scene(
     max_tb_pixels : int
         Valid GMI pixels sampled for the distribution metrics.
     cache : path, optional
-        Directory of per-scene, per-model results (keyed by the version and weights file of
-        the translation and of the retrieval), so that a re-run only computes what changed.
+        Directory of per-scene, per-model results (keyed by the simulator version, a
+        ``sim<SIMULATOR_VERSION>`` sub-folder, and by the version and weights file of the
+        translation and of the retrieval and the inference engine's version), so that a re-run
+        only computes what changed.
     keep_maps : bool
         Keep the images (for figures).
     """
@@ -357,8 +387,7 @@ def evaluate_scene(
     for name in methods:
         path = None
         if cache is not None:
-            token = f"{_model_token(name)}__{_model_token(retrieval)}__e{EVALUATION_VERSION}"
-            path = Path(cache) / f"{scene.key}__{name}__{token}.npz"
+            path = result_path(cache, scene.key, name, retrieval)
             if path.is_file() and not keep_maps:
                 cached = _read_cached(path, int(seen.sum()), int(sample_mask.sum()))
                 if cached is not None:

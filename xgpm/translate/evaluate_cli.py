@@ -20,13 +20,52 @@ __all__ = ["add_parser", "main", "run", "run_evaluation"]
 DEFAULT_CACHE = "/tmp/xgpm-to-gmi/cache"
 
 
+def _commit() -> str:
+    """``git rev-parse --short HEAD`` of the working tree, with ``+dirty`` if it has changes."""
+    import subprocess
+
+    root = Path(__file__).resolve().parents[2]
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return commit + ("+dirty" if dirty else "")
+
+
 def _header(
-    source: str, windows: Sequence[Any], n_scenes: int, retrieval: str, command: str
+    source: str,
+    windows: Sequence[Any],
+    n_scenes: int,
+    retrieval: str,
+    command: str,
+    commit: str | None = None,
 ) -> str:
+    from xgpm.models.inference import ENGINE_VERSION
     from xgpm.translate.evaluate import EDGE_KM
+    from xgpm.translate.scenes import simulator_version
 
     described = "; ".join(str(w) for w in windows)
     edge = EDGE_KM
+    made_by = (
+        f"commit `{commit or _commit()}` (`+dirty`: uncommitted changes in the tree), simulator "
+        f"version `{simulator_version()}` (`xgpm.simulate.SIMULATOR_VERSION`), inference engine "
+        f"version `{ENGINE_VERSION}`"
+    )
     return f"""# to_gmi models: evaluation
 
 **What is evaluated.** Every registered {source.upper()} translation
@@ -65,6 +104,9 @@ does on real {source.upper()} data.
   type of the reference.
 
 Produced by `{command}`.
+
+Made at {made_by}. The scene and result caches are keyed by the simulator's version: a run
+after a change of the simulated values simulates the held-out scenes again.
 """
 
 
@@ -110,6 +152,7 @@ def run_evaluation(
     names = [s.name for s in specs]
     windows = [Window(w.region, w.start, days) for w in (windows or EVALUATION_WINDOWS)]
     cache = Path(cache)
+    commit = _commit()  # the code that runs: read before the (minutes-long) evaluation
     started = time.perf_counter()
     results, figure_scene = [], None
     scenes = cached_paired_scenes(windows, cache / "scenes", source=source, progress=False)
@@ -151,7 +194,7 @@ def run_evaluation(
         Path(csv).parent.mkdir(parents=True, exist_ok=True)
         table.to_csv(csv, index=False)
     if markdown is not None:
-        header = _header(source, windows, len(results), retrieval, command)
+        header = _header(source, windows, len(results), retrieval, command, commit)
         Path(markdown).parent.mkdir(parents=True, exist_ok=True)
         Path(markdown).write_text(
             markdown_report(table, method_of, header=header, images=[str(p) for p in written])

@@ -55,6 +55,7 @@ __all__ = [
     "paired_scenes",
     "paired_scenes_windows",
     "save_scene",
+    "simulator_version",
     "virtual_sensor",
 ]
 
@@ -389,6 +390,30 @@ def load_scene(path: Any) -> PairedScene:
     )
 
 
+def simulator_version() -> str:
+    """The simulator's version (:data:`xgpm.simulate.SIMULATOR_VERSION`), read at call time.
+
+    Every cache of simulated data in :mod:`xgpm.translate` is keyed by it.
+    """
+    import xgpm.simulate
+
+    return str(xgpm.simulate.SIMULATOR_VERSION)
+
+
+#: Name of the JSON stamp written in each cached window folder.
+STAMP = "stamp.json"
+
+
+def _stamp_matches(folder: Path, stamp: dict[str, Any]) -> bool:
+    """Whether ``folder`` holds a complete window written under ``stamp`` (same simulator)."""
+    if not (folder / "done").is_file():
+        return False
+    try:
+        return json.loads((folder / STAMP).read_text()) == stamp
+    except (OSError, ValueError):
+        return False
+
+
 def cached_paired_scenes(
     windows: Sequence[Window],
     cache: Any,
@@ -398,21 +423,35 @@ def cached_paired_scenes(
 ) -> Iterator[PairedScene]:
     """:func:`paired_scenes_windows` through a disk cache: a window simulated once is read back.
 
-    Each window's scenes go to ``cache/<source>_<region>_<start>_<days>d_s<seed>/``; a
-    ``done`` file marks a complete window, so an interrupted run resumes at the first window
-    not done (scenes of a partly done window are simulated again).
+    Each window's scenes go to
+    ``cache/sim<SIMULATOR_VERSION>/<source>_<region>_<start>_<days>d_s<seed>/``, with a
+    ``stamp.json`` (simulator version, source, window, seed) checked on read: a window written
+    by another simulator version is never read back, it is simulated again. A ``done`` file
+    marks a complete window, so an interrupted run resumes at the first window not done
+    (scenes of a partly done window are simulated again).
     """
+    version = simulator_version()
     for window in windows:
-        folder = Path(cache) / (
-            f"{source.lower()}_{window.region}_{window.start}_{window.days:g}d_s{seed}"
-        ).replace(":", "")
-        done = folder / "done"
-        if not done.is_file():
+        name = f"{source.lower()}_{window.region}_{window.start}_{window.days:g}d_s{seed}"
+        folder = Path(cache) / f"sim{version}".replace(":", "") / name.replace(":", "")
+        stamp = {
+            "simulator_version": version,
+            "source": source.lower(),
+            "window": str(window),
+            "seed": seed,
+        }
+        if not _stamp_matches(folder, stamp):
+            if folder.exists():
+                for stale in folder.iterdir():
+                    if stale.is_file():
+                        stale.unlink()
             folder.mkdir(parents=True, exist_ok=True)
             for scene in paired_scenes(
                 window.region, window.start, window.days, source=source, seed=seed, **kwargs
             ):
                 save_scene(scene, folder)
-            done.write_text("complete\n")
+            (folder / STAMP).write_text(json.dumps(stamp, indent=1))
+            (folder / "done").write_text("complete\n")
         for meta in sorted(folder.glob("*.json")):
-            yield load_scene(meta)
+            if meta.name != STAMP:
+                yield load_scene(meta)
