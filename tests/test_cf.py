@@ -80,3 +80,15 @@ def test_rainrate_and_to_gmi_outputs_are_cf():
     pseudo = xgpm.open_granule(GRANULES["1C-SSMIS-F17"]).gpm.to_gmi(model="identity")
     assert pseudo.cf["toa_brightness_temperature"].name == "Tc"
     assert "CF-1.10" in pseudo.attrs["Conventions"]
+
+
+def test_scores_are_cf():
+    time = np.array(["2021-06-13T06:00", "2021-06-13T06:30"], dtype="datetime64[ns]")
+    rng = np.random.default_rng(0)
+    coords = {"time": time, "lat": np.arange(8.0), "lon": np.arange(9.0)}
+    dims = ("time", "lat", "lon")
+    forecast = xr.DataArray(rng.gamma(0.5, 2.0, (2, 8, 9)), coords, dims, attrs={"units": "mm/h"})
+    reference = forecast * 1.1
+    scores = xgpm.score(forecast, reference, thresholds=[1.0], scales=[1])
+    assert "CF-1.10" in scores.attrs["Conventions"]
+    assert scores.cf["time"].name == "time"

@@ -7,6 +7,7 @@ from collections.abc import Hashable, Iterable, Sequence
 import numpy as np
 import xarray as xr
 
+from xgpm.cf import add_cf_attrs
 from xgpm.errors import NoValidPairsError
 from xgpm.verify import _stats
 from xgpm.verify.accumulate import _check_smape_threshold
@@ -145,4 +146,4 @@ def score(
     out.attrs["smape_threshold"] = smape_threshold
     if "units" in reference.attrs:
         out.attrs["reference_units"] = str(reference.attrs["units"])
-    return out
+    return add_cf_attrs(out, in_place=True)
