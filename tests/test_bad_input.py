@@ -577,3 +577,64 @@ def test_cli_one_line_and_exit_2(tmp_path, capsys, argv, named):
     assert code == 2
     assert "Traceback" not in err and len(err.splitlines()) == 1, err
     assert named in err
+
+
+# -- the model and verification entry points, one line each (their full set:
+#    test_bad_input_compute.py) ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def warm_gmi():
+    """The cut GMI granule with plausible brightness temperatures (the cut holds only fill)."""
+    ds = xgpm.open_granule(GMI).compute()
+    return ds.assign(Tc=ds["Tc"].fillna(250.0))
+
+
+@pytest.mark.parametrize(
+    ("transform", "phrase"),
+    [
+        (lambda tc: tc - 273.15, "Celsius"),
+        (lambda tc: tc * 0.0, "fill"),
+        (lambda tc: tc * 100.0, "scale"),
+    ],
+    ids=["celsius", "all-zero", "scaled"],
+)
+@pytest.mark.parametrize("entry", ["rainrate", "to_gmi"])
+def test_implausible_brightness_temperatures(warm_gmi, transform, phrase, entry):
+    """Tc in Celsius or all zero gave 268 mm/h of rain, with no word."""
+    pytest.importorskip("torch")
+    ds = warm_gmi.assign(Tc=transform(warm_gmi["Tc"]))
+    if entry == "to_gmi":
+        ssmis = xgpm.open_granule(SSMIS).compute()
+        ds = ssmis.assign(Tc=transform(ssmis["Tc"].fillna(250.0)))
+        call = lambda: ds.gpm.to_gmi(model="identity").gpm.rainrate()  # noqa: E731
+    else:
+        call = lambda: ds.gpm.rainrate()  # noqa: E731
+    message = _expect(errors.InvalidDataError, call, "Tc")
+    assert phrase.lower() in message.lower()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "named"),
+    [
+        ({"radius_km": -1}, "radius_km"),
+        ({"radius_km": float("nan")}, "radius_km"),
+        ({"radius_km": 10, "method": "kriging"}, "method"),
+    ],
+)
+def test_colocate_bad_arguments(warm_gmi, kwargs, named):
+    _expect(errors.InvalidArgumentError, lambda: xgpm.colocate(warm_gmi, warm_gmi, **kwargs), named)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "named"),
+    [({"thresholds": [-1.0]}, "thresholds"), ({"scales": [0]}, "scales")],
+)
+def test_score_bad_arguments(kwargs, named):
+    time = np.array(["2021-06-13T06:00"], dtype="datetime64[ns]")
+    field = xr.DataArray(
+        np.ones((1, 4, 5)),
+        {"time": time, "lat": np.arange(4.0), "lon": np.arange(5.0)},
+        ("time", "lat", "lon"),
+    )
+    _expect(errors.InvalidArgumentError, lambda: xgpm.score(field, field, **kwargs), named)
