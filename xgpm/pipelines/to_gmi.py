@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from xgpm.errors import InvalidArgumentError
 from xgpm.pipelines.to_gmi_report import figure_curve, figure_example, markdown, save_models
 
 __all__ = [
@@ -161,7 +162,10 @@ def train_models(
             validate_every=options.validate_every,
         )
     if sharpened is None:
-        raise SystemExit("--minutes-sharpen 0 needs --sharpened CHECKPOINT")
+        raise InvalidArgumentError(
+            "--minutes-sharpen 0 skips stage 1, so it needs a stage-1 checkpoint: pass "
+            "--sharpened CHECKPOINT (a file written by save_checkpoint)"
+        )
     cyclegan.save_checkpoint(sharpened, results_dir / "sharpened.pt")
     cyc = sharpened
     if options.minutes_cyclegan > 0:
